@@ -1,0 +1,25 @@
+// The table of `callhook` subcommands. Each command lives in its own module and is imported lazily,
+// so `callhook --help` stays fast and a broken optional part cannot stop the others from running.
+export interface CommandModule {
+  /** Runs the command with its own arguments (everything after the command name); returns the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export interface CommandEntry {
+  summary: string;
+  usage: string;
+  load(): Promise<CommandModule>;
+}
+
+export const commands: Record<string, CommandEntry> = {
+  run: {
+    summary: 'run the connector (until the CRM pipeline exists: replay the demo CEL sample through the hooks)',
+    usage: 'callhook run [--settings file.json]',
+    load: () => import('./run-command.js'),
+  },
+  version: {
+    summary: 'print the version',
+    usage: 'callhook version',
+    load: () => import('./version-command.js'),
+  },
+};

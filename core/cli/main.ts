@@ -1,0 +1,39 @@
+// `callhook` entry point: picks the subcommand from the table in commands.ts.
+import { commands } from './commands.js';
+
+function printHelp(): void {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
+  process.stdout.write(`usage: callhook <command> [options]\n\ncommands:\n${lines.join('\n')}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    printHelp();
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') return main(['version']);
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`callhook: unknown command '${name}'\n`);
+    printHelp();
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: ${entry.usage}\n${entry.summary}\n`);
+    return 0;
+  }
+  const command = await entry.load();
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`callhook: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
