@@ -1,0 +1,374 @@
+// The live source: polls the PBX's `cel` table (FreePBX `asteriskcdrdb.cel`, Issabel, or any table
+// cel_odbc writes) READ-ONLY. It only ever runs SELECTs: against information_schema to learn the
+// columns, and `WHERE id > cursor ORDER BY id LIMIT n` to read new rows. Everything that can go wrong
+// on a live server (connection killed, server restart, table dropped or recreated) is reported
+// through onEvent and retried with backoff; batches() never throws because of it.
+import { setTimeout as delay } from 'node:timers/promises';
+import mysql from 'mysql2/promise';
+import { CEL_COLUMNS, type CelRow } from '../row.js';
+import {
+  emptyStats, type CelBatchOptions, type CelSource, type CelSourceEvent, type CelSourceEventHandler, type CelSourceStats,
+} from './source.js';
+
+type CelColumn = (typeof CEL_COLUMNS)[number];
+
+export interface MariaDbConnectionOptions {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+}
+
+export interface MariaDbSourceOptions extends MariaDbConnectionOptions {
+  /** Database holding the CEL table (default `asteriskcdrdb`). */
+  database?: string;
+  /** Table name (default `cel`). */
+  table?: string;
+  /** CEL field → column name where the table differs, e.g. `{ "extra": "eventextra" }`; `id` may be aliased too. */
+  columnAliases?: Partial<Record<CelColumn | 'id', string>>;
+  /** Rows per query (default 1000). */
+  batchSize?: number;
+  /** Poll interval right after rows arrived (default 250 ms); doubles on each empty poll up to pollMaxMs (default 5000 ms). */
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  /** Backoff after an error: starts at retryMinMs (500), doubles up to retryMaxMs (30000). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /**
+   * At the tail of the table, a missing id usually means an insert that is not committed yet; the
+   * source waits this long (default 1000 ms) for it before accepting the gap (rollbacks leave gaps).
+   */
+  gapWaitMs?: number;
+  /** Start after this id (the persisted cursor). batches({ afterId }) overrides it. */
+  startAfterId?: number;
+  onEvent?: CelSourceEventHandler;
+}
+
+export interface MariaDbSource extends CelSource {
+  /** Columns the table lacks (filled with '' / 0), known after the first successful discovery. */
+  readonly missingColumns: readonly string[];
+  /** Server thread id of the current connection (undefined while disconnected); for diagnostics. */
+  readonly connectionId: number | undefined;
+}
+
+/** Asterisk's numeric event codes (enum ast_cel_event_type), for tables whose eventtype column is an integer. */
+const EVENT_NAMES: Readonly<Record<number, string>> = {
+  1: 'CHAN_START', 2: 'CHAN_END', 3: 'HANGUP', 4: 'ANSWER', 5: 'APP_START', 6: 'APP_END', 7: 'BRIDGE_ENTER',
+  8: 'BRIDGE_EXIT', 9: 'PARK_START', 10: 'PARK_END', 11: 'BLINDTRANSFER', 12: 'ATTENDEDTRANSFER', 13: 'USER_DEFINED',
+  14: 'LINKEDID_END', 15: 'PICKUP', 16: 'FORWARD', 17: 'LOCAL_OPTIMIZE', 18: 'LOCAL_OPTIMIZE_BEGIN',
+  19: 'STREAM_BEGIN', 20: 'STREAM_END', 21: 'DTMF',
+};
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+
+/** What discovery learned: the SELECT to run and where each CEL field sits in its result rows. */
+interface QueryPlan {
+  sql: string;
+  /** Index in the result row per CEL column, -1 when the table lacks it. */
+  index: Record<CelColumn, number>;
+  numericEventtype: boolean;
+  missing: string[];
+  createTime: string | null;
+  /** @@auto_increment_increment: ids of consecutive inserts differ by this (1 unless Galera-style clusters). */
+  idStep: number;
+}
+
+class TableMissingError extends Error {}
+
+export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSource {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 3306;
+  const database = options.database ?? 'asteriskcdrdb';
+  const table = options.table ?? 'cel';
+  const batchSize = Math.max(1, options.batchSize ?? 1000);
+  const pollMinMs = options.pollMinMs ?? 250;
+  const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 5000);
+  const retryMinMs = options.retryMinMs ?? 500;
+  const retryMaxMs = Math.max(retryMinMs, options.retryMaxMs ?? 30000);
+  const gapWaitMs = options.gapWaitMs ?? 1000;
+  const aliases = options.columnAliases ?? {};
+  const stats = emptyStats();
+  let missingColumns: string[] = [];
+  let connection: mysql.Connection | undefined;
+  let closed = false;
+  const warnedOnce = new Set<string>();
+
+  const report = (event: CelSourceEvent): void => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A broken event handler must not stop ingestion.
+    }
+  };
+
+  async function connect(): Promise<mysql.Connection> {
+    const conn = await mysql.createConnection({
+      host, port, user: options.user ?? 'root', password: options.password ?? '',
+      // Strings exactly as stored: no time-zone shifting of eventtime, which is PBX local time.
+      dateStrings: true,
+      supportBigNumbers: true,
+      connectTimeout: 10_000,
+    });
+    // Without a listener a fatal error on an idle connection would be an uncaught 'error' event.
+    conn.on('error', () => {
+      if (connection === conn) connection = undefined;
+    });
+    return conn;
+  }
+
+  function dropConnection(): void {
+    const conn = connection;
+    connection = undefined;
+    conn?.destroy();
+  }
+
+  async function discover(conn: mysql.Connection): Promise<QueryPlan> {
+    const [columnRows] = await conn.query(
+      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+      [database, table],
+    );
+    const columns = new Map<string, { name: string; type: string }>();
+    for (const row of columnRows as Array<{ name: unknown; type: unknown }>) {
+      columns.set(String(row.name).toLowerCase(), { name: String(row.name), type: String(row.type).toLowerCase() });
+    }
+    if (columns.size === 0) throw new TableMissingError(`table ${database}.${table} does not exist (or this user may not read it)`);
+    const [tableRows] = await conn.query(
+      'SELECT CAST(CREATE_TIME AS CHAR) AS created FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+      [database, table],
+    );
+    const created = (tableRows as Array<{ created: unknown }>)[0]?.created;
+    const [stepRows] = await conn.query('SELECT @@auto_increment_increment AS step');
+    const step = Number((stepRows as Array<{ step: unknown }>)[0]?.step ?? 1);
+
+    const idColumn = columns.get((aliases.id ?? 'id').toLowerCase());
+    if (idColumn === undefined) throw new TableMissingError(`table ${database}.${table} has no '${aliases.id ?? 'id'}' column to order by`);
+    const selected: string[] = [mysql.escapeId(idColumn.name)];
+    const index = {} as Record<CelColumn, number>;
+    const missing: string[] = [];
+    let numericEventtype = false;
+    for (const field of CEL_COLUMNS) {
+      let column = columns.get((aliases[field] ?? field).toLowerCase());
+      if (column === undefined && field === 'extra' && aliases.extra === undefined) {
+        // Issabel names it eventextra; cel_odbc fills it only with `alias extra => eventextra`.
+        column = columns.get('eventextra');
+      }
+      if (column === undefined) {
+        index[field] = -1;
+        missing.push(field);
+        continue;
+      }
+      if (field === 'eventtype' && INTEGER_TYPES.has(column.type)) numericEventtype = true;
+      index[field] = selected.length;
+      selected.push(mysql.escapeId(column.name));
+    }
+    if (index.eventtype < 0) throw new TableMissingError(`table ${database}.${table} has no eventtype column`);
+    const from = `${mysql.escapeId(database)}.${mysql.escapeId(table)}`;
+    const id = mysql.escapeId(idColumn.name);
+    return {
+      sql: `SELECT ${selected.join(', ')} FROM ${from} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`,
+      index, numericEventtype, missing, idStep: Number.isSafeInteger(step) && step > 0 ? step : 1, createTime: created === null || created === undefined ? null : String(created),
+    };
+  }
+
+  function announce(plan: QueryPlan): void {
+    missingColumns = plan.missing;
+    const key = plan.missing.join(',');
+    if (warnedOnce.has(key)) return;
+    warnedOnce.add(key);
+    if (plan.missing.includes('extra')) {
+      report({ level: 'warn', code: 'CEL_NO_EXTRA', message: `CEL_NO_EXTRA: ${database}.${table} has no extra column (set column_aliases.extra if it has another name); detailed call statuses degrade to answered/missed` });
+    }
+    const others = plan.missing.filter((c) => c !== 'extra');
+    if (others.length > 0) {
+      report({ level: 'info', code: 'CEL_MISSING_COLUMNS', message: `${database}.${table} has no column ${others.join(', ')}; those fields read as empty` });
+    }
+  }
+
+  function toRow(values: unknown[], plan: QueryPlan): CelRow {
+    const ix = plan.index;
+    const t = (field: CelColumn): string => {
+      const i = ix[field];
+      if (i < 0) return '';
+      const v = values[i];
+      if (typeof v === 'string') return v;
+      if (v === null || v === undefined) {
+        stats.missingFields++;
+        return '';
+      }
+      return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+    };
+    let eventtype = t('eventtype');
+    const userdeftype = t('userdeftype');
+    if (plan.numericEventtype) {
+      const name = EVENT_NAMES[Number(eventtype)];
+      eventtype = name === 'USER_DEFINED' && userdeftype !== '' ? userdeftype : (name ?? eventtype);
+    }
+    const ama = ix.amaflags < 0 ? 0 : Number(values[ix.amaflags] ?? 0);
+    return {
+      id: Number(values[0]),
+      eventtype,
+      eventtime: t('eventtime'),
+      cid_name: t('cid_name'),
+      cid_num: t('cid_num'),
+      cid_ani: t('cid_ani'),
+      cid_rdnis: t('cid_rdnis'),
+      cid_dnid: t('cid_dnid'),
+      exten: t('exten'),
+      context: t('context'),
+      channame: t('channame'),
+      appname: t('appname'),
+      appdata: t('appdata'),
+      amaflags: Number.isFinite(ama) ? ama : 0,
+      accountcode: t('accountcode'),
+      peeraccount: t('peeraccount'),
+      uniqueid: t('uniqueid'),
+      linkedid: t('linkedid'),
+      userfield: t('userfield'),
+      peer: t('peer'),
+      userdeftype,
+      extra: t('extra'),
+    };
+  }
+
+  async function* batches(signal?: AbortSignal, batchOptions: CelBatchOptions = {}): AsyncGenerator<CelRow[]> {
+    let cursor = batchOptions.afterId ?? options.startAfterId ?? 0;
+    let pollWait = pollMinMs;
+    let retryWait = retryMinMs;
+    let plan: QueryPlan | undefined;
+    let lastCreateTime: string | null | undefined;
+    /** First time each tail gap (keyed by the missing id) was seen. */
+    const gaps = new Map<number, number>();
+    const stopped = (): boolean => closed || signal?.aborted === true;
+    try {
+      while (!stopped()) {
+        let accepted: CelRow[] = [];
+        let wait = 0;
+        try {
+          if (connection === undefined) {
+            connection = await connect();
+            report({ level: 'info', code: 'CEL_CONNECTED', message: `connected to ${host}:${port}, reading ${database}.${table} after id ${cursor}` });
+          }
+          const conn = connection;
+          if (plan === undefined) {
+            plan = await discover(conn);
+            announce(plan);
+            cursor = await checkCursor(conn, plan, cursor, lastCreateTime);
+            lastCreateTime = plan.createTime;
+          }
+          const [result] = await conn.query({ sql: plan.sql, rowsAsArray: true }, [cursor, batchSize]);
+          const values = result as unknown as unknown[][];
+          retryWait = retryMinMs;
+          if (values.length === 0) {
+            stats.emptyPolls++;
+            wait = pollWait;
+            pollWait = Math.min(pollWait * 2, pollMaxMs);
+          } else {
+            pollWait = pollMinMs;
+            const rows = values.map((v) => toRow(v, plan as QueryPlan));
+            accepted = values.length < batchSize && cursor > 0 ? cutAtFreshGap(rows, cursor, gaps, (plan as QueryPlan).idStep) : rows;
+            if (accepted.length === 0) wait = Math.min(pollMinMs, 100);
+          }
+        } catch (error) {
+          if (stopped()) break;
+          stats.retries++;
+          wait = retryWait;
+          retryWait = Math.min(retryWait * 2, retryMaxMs);
+          const failure = classify(error);
+          if (failure.code !== 'CEL_QUERY_FAILED' || failure.rediscover) plan = undefined;
+          if (failure.code === 'CEL_CONNECTION_LOST' || !failure.keepConnection) dropConnection();
+          report({ level: 'error', code: failure.code, message: `${failure.message}; retrying in ${wait} ms`, retryInMs: wait });
+        }
+        if (accepted.length > 0) {
+          cursor = (accepted[accepted.length - 1] as CelRow).id;
+          stats.rowsRead += accepted.length;
+          stats.batches++;
+          yield accepted;
+        } else if (wait > 0) {
+          await sleep(wait, signal);
+        }
+      }
+    } finally {
+      dropConnection();
+    }
+  }
+
+  /**
+   * A table whose newest id is below our cursor, or whose creation time changed while we ran, was
+   * dropped/recreated or truncated: its new rows restart at low ids, so reading must restart at 0.
+   */
+  async function checkCursor(conn: mysql.Connection, plan: QueryPlan, cursor: number, lastCreateTime: string | null | undefined): Promise<number> {
+    if (cursor <= 0) return cursor;
+    const recreated = lastCreateTime !== undefined && plan.createTime !== lastCreateTime;
+    const id = mysql.escapeId(aliases.id ?? 'id');
+    const [maxRows] = await conn.query(`SELECT MAX(${id}) AS maxId FROM ${mysql.escapeId(database)}.${mysql.escapeId(table)}`);
+    const maxId = (maxRows as Array<{ maxId: unknown }>)[0]?.maxId;
+    const highest = maxId === null || maxId === undefined ? 0 : Number(maxId);
+    if (recreated || highest < cursor) {
+      report({ level: 'warn', code: 'CEL_CURSOR_RESET', message: `${database}.${table} was recreated or emptied (highest id ${highest}, cursor ${cursor}); reading it again from the start` });
+      return 0;
+    }
+    return cursor;
+  }
+
+  function cutAtFreshGap(rows: CelRow[], cursor: number, gaps: Map<number, number>, step: number): CelRow[] {
+    const now = Date.now();
+    let expected = cursor + step;
+    for (let i = 0; i < rows.length; i++) {
+      const id = (rows[i] as CelRow).id;
+      if (id > expected) {
+        const since = gaps.get(expected);
+        if (since === undefined) {
+          gaps.set(expected, now);
+          return rows.slice(0, i);
+        }
+        if (now - since < gapWaitMs) return rows.slice(0, i);
+        gaps.delete(expected);
+        stats.gapsSkipped++;
+        report({ level: 'warn', code: 'CEL_ID_GAP_SKIPPED', message: `id ${expected} (up to ${id - 1}) never appeared in ${database}.${table} within ${gapWaitMs} ms; continuing after them` });
+      }
+      expected = id + step;
+    }
+    for (const key of gaps.keys()) if (key < expected) gaps.delete(key);
+    return rows;
+  }
+
+  function classify(error: unknown): { code: CelSourceEvent['code']; message: string; rediscover: boolean; keepConnection: boolean } {
+    const e = error as { code?: unknown; errno?: unknown; message?: unknown; fatal?: unknown };
+    const message = typeof e?.message === 'string' ? e.message : String(error);
+    if (error instanceof TableMissingError || e?.errno === 1146 || e?.errno === 1049) {
+      return { code: 'CEL_TABLE_MISSING', message: `cannot read ${database}.${table}: ${message}`, rediscover: true, keepConnection: true };
+    }
+    if (e?.errno === 1054) {
+      return { code: 'CEL_QUERY_FAILED', message: `the columns of ${database}.${table} changed: ${message}`, rediscover: true, keepConnection: true };
+    }
+    if (typeof e?.errno === 'number' && e.fatal !== true && e.errno >= 1000 && e.errno < 2000 && e.errno !== 1927) {
+      // A server-side error on a live connection (e.g. no SELECT privilege): keep the connection.
+      return { code: 'CEL_QUERY_FAILED', message: `query on ${database}.${table} failed: ${message}`, rediscover: false, keepConnection: true };
+    }
+    return { code: 'CEL_CONNECTION_LOST', message: `connection to ${host}:${port} failed: ${message}`, rediscover: true, keepConnection: false };
+  }
+
+  return {
+    description: `mariadb ${host}:${port} ${database}.${table}`,
+    stats: stats as Readonly<CelSourceStats>,
+    get missingColumns() {
+      return missingColumns;
+    },
+    get connectionId() {
+      return connection?.threadId;
+    },
+    batches,
+    async close() {
+      closed = true;
+      dropConnection();
+    },
+  };
+}
+
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : {});
+  } catch {
+    // Aborted: the caller's loop sees the signal and stops.
+  }
+}
