@@ -91,6 +91,8 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
   let missingColumns: string[] = [];
   let connection: mysql.Connection | undefined;
   let closed = false;
+  /** Set when the server dropped an idle connection (KILL, restart); reported before reconnecting. */
+  let lostReason: string | undefined;
   const warnedOnce = new Set<string>();
 
   const report = (event: CelSourceEvent): void => {
@@ -110,8 +112,11 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
       connectTimeout: 10_000,
     });
     // Without a listener a fatal error on an idle connection would be an uncaught 'error' event.
-    conn.on('error', () => {
-      if (connection === conn) connection = undefined;
+    conn.on('error', (error: Error) => {
+      if (connection !== conn) return;
+      connection = undefined;
+      lostReason = error.message;
+      conn.destroy();
     });
     return conn;
   }
@@ -245,6 +250,12 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
         let wait = 0;
         try {
           if (connection === undefined) {
+            if (lostReason !== undefined) {
+              stats.retries++;
+              report({ level: 'error', code: 'CEL_CONNECTION_LOST', message: `connection to ${host}:${port} lost: ${lostReason}; reconnecting`, retryInMs: 0 });
+              lostReason = undefined;
+              plan = undefined;
+            }
             connection = await connect();
             report({ level: 'info', code: 'CEL_CONNECTED', message: `connected to ${host}:${port}, reading ${database}.${table} after id ${cursor}` });
           }
