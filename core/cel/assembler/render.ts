@@ -1,0 +1,96 @@
+// Internal call state → a fresh call_full document. Called only when a stage event or a finished call
+// is emitted (never per row), and every call builds new objects, so snapshots never share state.
+import { resultCode } from '../result-codes.js';
+import type { CallState } from './call.js';
+import type { Party } from './channel-model.js';
+import { identify, partyNumber } from './classify.js';
+import { DEVICE_ANSWER_APPS } from './events.js';
+import type { CompiledCallsSettings } from './settings.js';
+import { NO_TIME, type CallFull, type Channel, type ChannelState, type Conversation, type NumberModel } from './types.js';
+
+/** `YYYY-MM-DD HH:MM:SS[.ffffff]` → call_full's `YYYY-MM-DD HH:MM:SS` ('' → the "never" value). */
+export function callTime(eventtime: string): string {
+  return eventtime === '' ? NO_TIME : eventtime.slice(0, 19);
+}
+
+function stateOf(answeredAt: string, ended: boolean): ChannelState {
+  return ended ? 'ended' : answeredAt !== '' ? 'talking' : 'ringing';
+}
+
+export function renderCall(call: CallState, numbers: NumberModel, settings: CompiledCallsSettings): CallFull {
+  const id = identify(call, numbers, settings);
+  const primary = call.primary();
+  const origin = call.originParty();
+  const answered = call.answeredAt !== '';
+
+  const conversations: Record<string, Conversation> = {};
+  let active = '';
+  let ringing = '';
+  let anyConversation = false;
+  for (const p of call.partyList) {
+    if (!p.requested || !call.isConversation(p, origin)) continue;
+    anyConversation = true;
+    const ended = p.endedAt !== '';
+    if (!ended && p.acceptedAt !== '') active = p.face.uid;
+    else if (!ended) ringing = p.face.uid;
+    conversations[p.face.uid] = {
+      channel: conversationChannel(p, id.from, p.trunk ? id.to : partyNumber(p), id, numbers, ended),
+      is_parked: p.parkedChannel !== '',
+      user: null,
+    };
+  }
+
+  const hungUp = primary !== undefined && (primary.hangupcause !== undefined || primary.dialstatus !== '');
+  const result = call.finished || hungUp
+    ? resultCode({ dialstatus: primary?.dialstatus ?? '', hangupcause: primary?.hangupcause, answered })
+    : answered ? 200 : 180; // in progress: SIP 180 Ringing until someone answers
+  const face = origin?.face;
+  const dialplanAnswered = face?.answerApp !== undefined && !DEVICE_ANSWER_APPS.has(face.answerApp);
+
+  const channel: Channel = {
+    answer_time: callTime(call.answeredAt),
+    end_time: call.finished ? callTime(call.endTime) : NO_TIME,
+    extra: { ...(primary?.extra ?? {}) },
+    from: numbers.build(id.from),
+    id: primary?.uid ?? call.id,
+    is_primary: true,
+    name: primary?.name ?? '',
+    start_time: callTime(primary?.startTime ?? ''),
+    state: stateOf(call.answeredAt, call.finished),
+    to: numbers.build(id.to),
+    trunk: numbers.build(id.trunk),
+    type: id.type,
+    was_answered: answered,
+  };
+  return {
+    active_conversation_id: active !== '' ? active : ringing,
+    channel,
+    conversations,
+    deal: null,
+    entity: null,
+    is_ivr: !answered && !anyConversation && dialplanAnswered,
+    record: call.record,
+    registration: null,
+    result,
+  };
+}
+
+function conversationChannel(
+  p: Party, from: string, to: string, id: { trunk: string; type: Channel['type'] }, numbers: NumberModel, ended: boolean,
+): Channel {
+  return {
+    answer_time: callTime(p.acceptedAt),
+    end_time: callTime(p.endedAt),
+    extra: { ...p.face.extra },
+    from: numbers.build(from),
+    id: p.face.uid,
+    is_primary: false,
+    name: p.face.name,
+    start_time: callTime(p.channels[0]?.startTime ?? ''),
+    state: stateOf(p.acceptedAt, ended),
+    to: numbers.build(to),
+    trunk: numbers.build(id.trunk),
+    type: id.type,
+    was_answered: p.acceptedAt !== '',
+  };
+}
