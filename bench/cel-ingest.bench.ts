@@ -1,0 +1,110 @@
+// MariaDB ingest: rows/s from a large FreePBX-schema `cel` table through the MariaDB source (batched
+// `WHERE id > ? ORDER BY id LIMIT n`, row normalisation) into a consumer, against a plain streaming
+// `SELECT` of the same rows with mysql2 in the same run. Target: source ≥ 0.7× the plain read.
+// Rows: CEL_BENCH_ROWS (default 1,000,000), generated server-side from MariaDB's sequence engine.
+// The scratch database is dropped at the end.
+import { performance } from 'node:perf_hooks';
+import mysql from 'mysql2/promise';
+import { createConnection as createStreamingConnection } from 'mysql2';
+import type { CelRow } from '../core/cel/row.js';
+import { createMariaDbSource } from '../core/cel/sources/index.js';
+import { DB, freepbxCelDdl, uniqueName } from '../test/fixtures/cel-sources/db.js';
+
+const ROWS = Number(process.env.CEL_BENCH_ROWS ?? 1_000_000);
+const ROWS_PER_CALL = 13;
+const COLUMNS = 'id, eventtype, eventtime, cid_name, cid_num, cid_ani, cid_rdnis, cid_dnid, exten, context, channame, appname, appdata, amaflags, accountcode, uniqueid, linkedid, peer, userdeftype, extra';
+
+/** One answered internal call = 13 rows; k = row within the call, c = call number. */
+function generateSql(db: string, from: number, to: number): string {
+  const k = '((seq - 1) % 13)';
+  const c = '((seq - 1) DIV 13)';
+  const a = `CONCAT('1795500000.', ${c} * 2)`;
+  const b = `CONCAT('1795500000.', ${c} * 2 + 1)`;
+  const onB = `${k} IN (1, 2, 5, 6, 8, 9)`;
+  const ev = `ELT(${k} + 1, 'CHAN_START','CHAN_START','ANSWER','ANSWER','BRIDGE_ENTER','BRIDGE_ENTER','BRIDGE_EXIT','BRIDGE_EXIT','HANGUP','CHAN_END','HANGUP','CHAN_END','LINKEDID_END')`;
+  const bridge = `CONCAT('{"bridge_id":"b', ${c}, '","bridge_technology":"simple_bridge"}')`;
+  const extra = `CASE WHEN ${k} BETWEEN 4 AND 7 THEN ${bridge} WHEN ${k} = 8 THEN '{"hangupcause":16,"hangupsource":"","dialstatus":""}' WHEN ${k} = 10 THEN '{"hangupcause":16,"hangupsource":"PJSIP/201","dialstatus":"ANSWER"}' ELSE '' END`;
+  return `INSERT INTO \`${db}\`.cel (${COLUMNS})
+    SELECT seq, ${ev}, TIMESTAMPADD(SECOND, ${c} * 20 + ${k}, '2026-11-24 06:00:00'),
+      IF(${onB}, 'Bob', 'Alice'), IF(${onB}, '201', '200'), '', '', '201', IF(${onB}, 's', '201'),
+      IF(${onB}, 'from-internal', 'from-internal'),
+      IF(${onB}, CONCAT('PJSIP/201-', LPAD(HEX(${c} * 2 + 1), 8, '0')), CONCAT('PJSIP/200-', LPAD(HEX(${c} * 2), 8, '0'))),
+      IF(${k} >= 2 AND ${k} <= 10, 'Dial', ''), IF(${k} >= 2 AND ${k} <= 10, 'PJSIP/201,30,tT', ''), 3, '',
+      IF(${onB}, ${b}, ${a}), ${a},
+      CASE ${k} WHEN 5 THEN CONCAT('PJSIP/200-', LPAD(HEX(${c} * 2), 8, '0')) WHEN 6 THEN CONCAT('PJSIP/200-', LPAD(HEX(${c} * 2), 8, '0')) ELSE '' END,
+      '', ${extra}
+    FROM seq_${from}_to_${to}`;
+}
+
+function rate(rows: number, ms: number): string {
+  return `${Math.round(rows / (ms / 1000)).toLocaleString('en-US')} rows/s`;
+}
+
+async function plainStreamingRead(db: string): Promise<{ rows: number; ms: number }> {
+  const conn = createStreamingConnection({ ...DB, dateStrings: true });
+  const start = performance.now();
+  let rows = 0;
+  await new Promise<void>((resolve, reject) => {
+    const stream = conn.query(`SELECT ${COLUMNS} FROM \`${db}\`.cel ORDER BY id`).stream();
+    stream.on('data', () => {
+      rows++;
+    });
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  const ms = performance.now() - start;
+  await conn.promise().end();
+  return { rows, ms };
+}
+
+async function sourceRead(db: string, batchSize: number, consume: (batch: CelRow[]) => void): Promise<{ rows: number; ms: number }> {
+  const source = createMariaDbSource({ ...DB, database: db, batchSize, pollMinMs: 1, onEvent: (e) => { if (e.level === 'error') console.error(e.message); } });
+  const controller = new AbortController();
+  const start = performance.now();
+  let rows = 0;
+  for await (const batch of source.batches(controller.signal)) {
+    consume(batch);
+    rows += batch.length;
+    if (rows >= ROWS) break;
+  }
+  const ms = performance.now() - start;
+  await source.close();
+  return { rows, ms };
+}
+
+async function main(): Promise<void> {
+  const root = await mysql.createConnection({ ...DB });
+  const db = uniqueName('celbench');
+  try {
+    const setupStart = performance.now();
+    await root.query(`CREATE DATABASE \`${db}\``);
+    await root.query(freepbxCelDdl(db));
+    await root.query(`USE \`${db}\``);
+    const chunk = 200_000;
+    for (let from = 1; from <= ROWS; from += chunk) {
+      await root.query(generateSql(db, from, Math.min(ROWS, from + chunk - 1)));
+    }
+    const setupMs = performance.now() - setupStart;
+    console.log(`setup: ${ROWS.toLocaleString('en-US')} FreePBX cel rows (${Math.floor(ROWS / ROWS_PER_CALL).toLocaleString('en-US')} calls) generated in ${(setupMs / 1000).toFixed(1)} s`);
+
+    // Warm the buffer pool once so the first measured reader does not pay for disk reads.
+    await plainStreamingRead(db);
+
+    const plain = await plainStreamingRead(db);
+    console.log(`plain streaming SELECT (mysql2, baseline):   ${plain.rows} rows in ${(plain.ms / 1000).toFixed(2)} s = ${rate(plain.rows, plain.ms)}`);
+
+    let checksum = 0;
+    for (const batchSize of [1000, 5000]) {
+      const run = await sourceRead(db, batchSize, (batch) => {
+        checksum += batch.length;
+      });
+      console.log(`MariaDB source, batch ${batchSize}, no-op consumer: ${run.rows} rows in ${(run.ms / 1000).toFixed(2)} s = ${rate(run.rows, run.ms)}  ratio ${(plain.ms / run.ms).toFixed(2)}x of plain (target >= 0.70x)`);
+    }
+    if (checksum !== 2 * ROWS) throw new Error(`read ${checksum} rows, expected ${2 * ROWS}`);
+  } finally {
+    await root.query(`DROP DATABASE IF EXISTS \`${db}\``);
+    await root.end();
+  }
+}
+
+await main();
