@@ -1,0 +1,123 @@
+// The hand-off between a CEL source and the call assembler, with a resume point that survives a
+// restart: after each batch the finished calls and stage events are delivered, then the cursor
+// (last id pushed) and the rows of unfinished calls are saved together. On start the saved pending
+// rows go into the fresh assembler again and reading continues after the cursor, so a stop between
+// batches neither loses nor repeats a call.
+// A hard crash after delivery but before the save repeats that batch's calls on restart (at-least-
+// once); consumers key deliveries on the call's linkedid.
+import type { CelRow } from './row.js';
+import type { CallAssembler, FinishedCall, StageEvent } from './assembler/index.js';
+import type { CelSource, StateStore } from './sources/index.js';
+
+export interface IngestOptions {
+  source: CelSource;
+  assembler: CallAssembler;
+  store: StateStore;
+  signal?: AbortSignal;
+  onFinished?(calls: FinishedCall[]): void | Promise<void>;
+  onStage?(stages: StageEvent[]): void | Promise<void>;
+  /** After each batch was delivered and saved. */
+  onBatch?(info: { cursor: number; rows: number; callsInProgress: number }): void;
+  /** A failed save; it is retried with backoff until it succeeds or the run is aborted. */
+  onSaveError?(error: unknown, retryInMs: number): void;
+  /**
+   * Safety timeout for calls that never get LINKEDID_END (live sources): assembler.expire(now()) after
+   * each batch and every `everyMs` while the source is idle. Leave unset for replays: their rows are
+   * old, so wall-clock expiry would cut every call; use flushAtEnd instead.
+   */
+  expire?: { everyMs: number; now?: () => number };
+  /** When a finite source ends: finish the calls still open (as 'timeout') and save an empty pending list. */
+  flushAtEnd?: boolean;
+}
+
+export interface IngestResult {
+  /** Why the run returned: the source ended (files) or the signal aborted it. */
+  stopped: 'end' | 'aborted';
+  cursor: number;
+  rows: number;
+  batches: number;
+  finishedCalls: number;
+  /** Rows re-pushed from the store at start. */
+  resumedRows: number;
+}
+
+export async function runIngest(options: IngestOptions): Promise<IngestResult> {
+  const { source, assembler, store, signal } = options;
+  const state = await store.load();
+  let cursor = state.cursor;
+  for (const row of state.pendingRows) assembler.push(row);
+  // Stage events of the resumed rows were delivered by the previous run; only new ones go out.
+  assembler.drainStages();
+  const result: IngestResult = { stopped: 'end', cursor, rows: 0, batches: 0, finishedCalls: 0, resumedRows: state.pendingRows.length };
+
+  // Batches and idle expiry both touch the assembler and the store: one at a time.
+  let chain: Promise<void> = Promise.resolve();
+  const serial = (work: () => Promise<void>): Promise<void> => {
+    chain = chain.then(work);
+    return chain;
+  };
+
+  const deliverAndSave = async (): Promise<void> => {
+    const stages = assembler.drainStages();
+    const finished = assembler.drainFinished();
+    if (stages.length > 0) await options.onStage?.(stages);
+    if (finished.length > 0) {
+      result.finishedCalls += finished.length;
+      await options.onFinished?.(finished);
+    }
+    await saveWithRetry(cursor, assembler.pendingRows());
+  };
+
+  const saveWithRetry = async (at: number, pending: CelRow[]): Promise<void> => {
+    let wait = 200;
+    for (;;) {
+      try {
+        await store.save(at, pending);
+        return;
+      } catch (error) {
+        options.onSaveError?.(error, wait);
+        if (signal?.aborted) return;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 10_000);
+      }
+    }
+  };
+
+  const now = options.expire?.now ?? Date.now;
+  const timer = options.expire && options.expire.everyMs > 0
+    ? setInterval(() => {
+      void serial(async () => {
+        const before = assembler.stats.callsFinished;
+        assembler.expire(now());
+        if (assembler.stats.callsFinished !== before) await deliverAndSave();
+      }).catch(() => undefined);
+    }, options.expire.everyMs)
+    : undefined;
+  timer?.unref();
+
+  try {
+    for await (const batch of source.batches(signal, { afterId: cursor })) {
+      await serial(async () => {
+        for (const row of batch) assembler.push(row);
+        cursor = (batch[batch.length - 1] as CelRow).id;
+        if (options.expire) assembler.expire(now());
+        await deliverAndSave();
+        result.rows += batch.length;
+        result.batches++;
+        options.onBatch?.({ cursor, rows: batch.length, callsInProgress: assembler.stats.callsInProgress });
+      });
+    }
+    if (signal?.aborted) result.stopped = 'aborted';
+    else if (options.flushAtEnd) {
+      await serial(async () => {
+        assembler.flush();
+        await deliverAndSave();
+      });
+    }
+  } finally {
+    if (timer) clearInterval(timer);
+    await chain.catch(() => undefined);
+  }
+  result.cursor = cursor;
+  return result;
+}

@@ -1,0 +1,67 @@
+// runIngest: stopping between any two batches and restarting from the saved state gives exactly the
+// calls of one uninterrupted run (replay source, in-memory store; the MariaDB variant is in
+// mariadb-ingest.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { CallAssembler, type FinishedCall, type StageEvent } from '../../core/cel/assembler/index.js';
+import { runIngest } from '../../core/cel/ingest.js';
+import { createMemoryStateStore, createReplaySource } from '../../core/cel/sources/index.js';
+import { testNumbers } from '../fixtures/cel-sources/numbers.js';
+
+const files = [
+  '/work/shared/data/cel-asterisk22-local.jsonl',
+  ...readdirSync(path.join(import.meta.dirname, '..', 'fixtures', 'cel')).filter((f) => f.endsWith('.jsonl')).map((f) => path.join(import.meta.dirname, '..', 'fixtures', 'cel', f)),
+];
+
+const newAssembler = (): CallAssembler => new CallAssembler({ calls: {}, numbers: testNumbers });
+
+async function uninterrupted(file: string, batchSize: number): Promise<{ calls: FinishedCall[]; stages: StageEvent[] }> {
+  const calls: FinishedCall[] = [];
+  const stages: StageEvent[] = [];
+  const result = await runIngest({
+    source: createReplaySource({ path: file, batchSize }), assembler: newAssembler(), store: createMemoryStateStore(),
+    flushAtEnd: true, onFinished: (c) => void calls.push(...c), onStage: (s) => void stages.push(...s),
+  });
+  assert.equal(result.stopped, 'end');
+  return { calls, stages };
+}
+
+for (const file of files) {
+  test(`${path.relative('/work', file)}: a stop after any batch + restart from the store = one uninterrupted run`, async () => {
+    const batchSize = 9;
+    const reference = await uninterrupted(file, batchSize);
+    assert.ok(reference.calls.length > 0);
+    assert.ok(reference.stages.length > reference.calls.length);
+    let restarts = 0;
+    const totalBatches = Math.ceil(reference.calls.reduce((n, c) => n + c.rowCount, 0) / batchSize) + 1;
+    for (let stopAfter = 1; stopAfter <= totalBatches; stopAfter++) {
+      const store = createMemoryStateStore();
+      const calls: FinishedCall[] = [];
+      const stages: StageEvent[] = [];
+      const controller = new AbortController();
+      let seen = 0;
+      const first = await runIngest({
+        source: createReplaySource({ path: file, batchSize }), assembler: newAssembler(), store, signal: controller.signal, flushAtEnd: true,
+        onFinished: (c) => void calls.push(...c), onStage: (s) => void stages.push(...s),
+        onBatch: () => {
+          if (++seen === stopAfter) controller.abort();
+        },
+      });
+      if (first.stopped === 'end') break; // stopAfter is past the last batch
+      restarts++;
+      const saved = await store.load();
+      assert.equal(saved.cursor, first.cursor);
+      const second = await runIngest({
+        source: createReplaySource({ path: file, batchSize }), assembler: newAssembler(), store, flushAtEnd: true,
+        onFinished: (c) => void calls.push(...c), onStage: (s) => void stages.push(...s),
+      });
+      assert.equal(second.resumedRows, saved.pendingRows.length);
+      assert.deepEqual(calls.map((c) => c.linkedid), reference.calls.map((c) => c.linkedid), `stop after batch ${stopAfter}: same calls, none lost or twice`);
+      assert.deepEqual(calls.map((c) => c.callFull), reference.calls.map((c) => c.callFull), `stop after batch ${stopAfter}: same call_full`);
+      assert.deepEqual(stages.map((s) => [s.stage, s.linkedid, s.atRowId]), reference.stages.map((s) => [s.stage, s.linkedid, s.atRowId]), `stop after batch ${stopAfter}: same stage events`);
+    }
+    assert.ok(restarts >= totalBatches - 2, `stopped and restarted at ${restarts} batch boundaries`);
+  });
+}
