@@ -1,0 +1,45 @@
+// Keeps a hook-chosen recording path inside the configured recordings root. A hook may return a
+// path relative to the root or an absolute path inside it; `..` segments, absolute paths elsewhere and
+// paths that leave the root through a symlink are refused (the hook then counts as failed and the
+// previous path stays in effect).
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+
+export type ConfineResult = { ok: true; path: string } | { ok: false; reason: string };
+
+function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** The deepest existing ancestor of p (p itself when it exists), resolved through symlinks. */
+function realpathOfExistingPart(p: string): string {
+  let current = p;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(realpathSync(current), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return p;
+      rest.push(path.basename(current));
+      current = parent;
+    }
+  }
+}
+
+export function confineToRoot(recordingsRoot: string, requested: string): ConfineResult {
+  if (requested.includes('\0')) return { ok: false, reason: 'path contains a NUL byte' };
+  if (requested.split(/[\\/]+/).includes('..')) return { ok: false, reason: `path '${requested}' contains '..'` };
+  const root = path.resolve(recordingsRoot);
+  const candidate = path.isAbsolute(requested) ? path.normalize(requested) : path.resolve(root, requested);
+  if (candidate === root || !isInside(root, candidate)) {
+    return { ok: false, reason: `path '${requested}' is outside the recordings root ${root}` };
+  }
+  const realRoot = realpathOfExistingPart(root);
+  const realCandidate = realpathOfExistingPart(candidate);
+  if (!isInside(realRoot, realCandidate)) {
+    return { ok: false, reason: `path '${requested}' leaves the recordings root through a symlink` };
+  }
+  return { ok: true, path: candidate };
+}

@@ -1,0 +1,640 @@
+// The hook host: loads hook files (packs first, then the loose files of the hooks folder), keeps them
+// in sync with the disk (chokidar, per-file debounce, content hash, type check, fresh isolate, atomic
+// swap), runs points for the connector and reports status.
+//
+// Versions: the host holds one immutable "generation" (which loaded version of every hook is active,
+// sorted per point). A reload builds a new generation and swaps the pointer; it never mutates a list an
+// invocation is iterating (the Fastify buildHooks copy idea). One runPoint takes the current generation
+// at its start and pins the hooks it may call until it ends, so an invocation never mixes two versions
+// of the hook set. A call passing through several stages uses the newest generation at each stage.
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import chokidar, { type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { createLogger } from '../core/log.js';
+import { ActiveHook, type HookIdentity, type HookOrigin } from './active-hook.js';
+import { getHookPoint, isHookPointName, type HookPointName, type HookStage } from './catalogue.js';
+import { createDefaultEngine, toHookError, type HookEngine, type JsonObject, type JsonValue } from './engine.js';
+import { PackError, readPack } from './packs.js';
+import { runPointWith, type PointResult, type RunContext, type RunEnv } from './runner.js';
+import { HookTypeChecker, declaredPointInSource, formatDiagnostic } from './typecheck.js';
+
+export interface PackRef {
+  /** Folder holding callhook.pack.json (relative to the working directory or absolute). */
+  path: string;
+  enabled?: boolean;
+  /** The pack's own settings, validated against its manifest's settingsSchema. */
+  settings?: JsonValue;
+}
+
+/** The settings section `hooks` (types/settings/hooks.schema.json), plus runtime wiring. */
+export interface HookHostOptions {
+  /** Folder of loose hook files; null = none. */
+  folder: string | null;
+  /** The whole customizer on/off. Off = every point yields its default. */
+  enabled?: boolean;
+  /** Per point on/off (absent = on). */
+  points?: Partial<Record<string, boolean>>;
+  /** Per file on/off, keyed by display name ('blacklist.ts', 'acme-lists/blacklist.ts'); absent = on. */
+  files?: Record<string, boolean>;
+  /** Packs, loaded in this order before loose files. */
+  packs?: PackRef[];
+  /** Per point time budget overrides in ms. */
+  budgets?: Partial<Record<string, number>>;
+  /** process_record_file_path results are confined to this folder. */
+  recordingsRoot?: string;
+  /** Quiet time after the last change of a file before it is reloaded. */
+  debounceMs?: number;
+  /** Type-check before loading (recommended; off only for benchmarks of the raw reload path). */
+  typecheck?: boolean;
+  /** Watch the folders for changes (off for one-shot runs such as `callhook try` or a replay). */
+  watch?: boolean;
+  memoryMb?: number;
+  /** How long a retired version may keep running in-flight invocations before its isolate is disposed. */
+  drainDeadlineMs?: number;
+  /** Hosts loose files may call through the host HTTP API. */
+  allowHosts?: string[];
+  isolation?: 'process' | 'inline';
+  logger?: Logger;
+  /** Injected engine (default: the sandbox's isolated-vm host). The host closes only an engine it created. */
+  engine?: HookEngine;
+  /** types/index.d.ts used for the type check (default: this repo's). */
+  typesIndex?: string;
+}
+
+export interface HookErrorReport {
+  code: string;
+  message: string;
+  file: string;
+  line?: number;
+  column?: number;
+  at: string;
+}
+
+export type HookState = 'active' | 'failed' | 'disabled' | 'cooling_down' | 'loading';
+
+export interface HookStatus {
+  /** Display name: 'need_registration.ts' or 'acme-lists@1.2.0/blacklist.ts'. */
+  hook: string;
+  point: HookPointName | null;
+  file: string;
+  /** 'file' or '<pack>@<version>'. */
+  source: string;
+  /** Position among the active hooks of its point (0 runs first); null when not active. */
+  order: number | null;
+  contentHash: string | null;
+  loadedAt: string | null;
+  state: HookState;
+  /** The last failure (compile, type check, load, invocation), with file:line:col when known. */
+  lastError: HookErrorReport | null;
+  /** True when the file on disk currently differs from the active version because that edit failed. */
+  staleOnDisk: boolean;
+  calls: number;
+  failures: number;
+  cancels: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  inFlight: number;
+}
+
+export interface HookHost {
+  /** Runs every active hook at `point` per the catalogue's composition; never throws for hook failures. */
+  runPoint(point: HookPointName, input: JsonObject, ctx?: RunContext): Promise<PointResult>;
+  status(): HookStatus[];
+  /** Id of the current generation (increments on every swap). */
+  generation(): number;
+  /** Resolves when no reload is pending or running (tests, CLI). */
+  whenIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const FILE_ERROR_CODES = {
+  unknownPoint: 'HOOK_UNKNOWN_POINT',
+  typecheck: 'HOOK_TYPECHECK',
+  read: 'HOOK_READ',
+} as const;
+
+/** Editors' temp/swap files, dotfiles and declaration files are never hooks. */
+export function isHookFileName(name: string): boolean {
+  if (name.startsWith('.') || name.startsWith('#') || name.endsWith('~')) return false;
+  if (name.endsWith('.d.ts')) return false;
+  if (name.includes(COMPANION_MARK)) return false;
+  return name.endsWith('.ts');
+}
+const COMPANION_MARK = '__callhook_contract__';
+
+/** The point a file implements by name: 'need_registration.ts' or 'need_registration.<anything>.ts'. */
+export function pointFromFileName(name: string): string {
+  return path.basename(name, '.ts').split('.')[0] ?? '';
+}
+
+interface Slot {
+  key: string;
+  file: string;
+  root: string;
+  displayName: string;
+  origin: HookOrigin;
+  orderKey: string;
+  hookSettings: JsonValue;
+  allowHosts: string[];
+  /** Point required by a pack manifest; null for loose files. */
+  manifestPoint: HookPointName | null;
+  enabled: boolean;
+  active: ActiveHook | null;
+  activeTextHash: string | null;
+  failedTextHash: string | null;
+  lastError: HookErrorReport | null;
+  point: HookPointName | null;
+  removed: boolean;
+  // reload scheduling: one run at a time per file; events during a run mark it dirty for one more run
+  timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+  dirty: boolean;
+}
+
+interface Generation {
+  readonly id: number;
+  readonly byPoint: ReadonlyMap<HookPointName, readonly ActiveHook[]>;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function pad(n: number): string {
+  return String(n).padStart(5, '0');
+}
+
+class Host implements HookHost {
+  private readonly slots = new Map<string, Slot>();
+  private readonly packErrors: HookStatus[] = [];
+  private gen: Generation = { id: 0, byPoint: new Map() };
+  private readonly watchers: FSWatcher[] = [];
+  private readonly checker: HookTypeChecker | null;
+  private pending = 0;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+  private readonly env: RunEnv;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly opts: HookHostOptions,
+    private readonly engine: HookEngine,
+    private readonly ownsEngine: boolean,
+  ) {
+    this.log = opts.logger ?? createLogger({ level: 'warn' });
+    this.checker = opts.typecheck === false ? null : new HookTypeChecker(opts.typesIndex);
+    const budgets = opts.budgets ?? {};
+    this.env = {
+      recordingsRoot: path.resolve(opts.recordingsRoot ?? '/var/spool/asterisk/monitor'),
+      budgetMs: (point) => budgets[point] ?? getHookPoint(point).budgetMs,
+      logger: this.log,
+    };
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  async start(): Promise<void> {
+    const packs = this.opts.packs ?? [];
+    for (const [packIndex, ref] of packs.entries()) {
+      if (ref.enabled === false) continue;
+      await this.addPack(packIndex, ref);
+    }
+    if (this.opts.folder !== null) {
+      const folder = path.resolve(this.opts.folder);
+      for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName).sort()) {
+        this.ensureLooseSlot(folder, name);
+      }
+    }
+    await Promise.all([...this.slots.values()].map((slot) => this.reloadNow(slot)));
+    if (this.opts.watch !== false) await this.startWatching();
+  }
+
+  private async addPack(packIndex: number, ref: PackRef): Promise<void> {
+    const dir = path.resolve(ref.path);
+    try {
+      const pack = await readPack(dir, ref.settings ?? {});
+      const { name, version } = pack.manifest;
+      for (const [hookIndex, entry] of pack.manifest.hooks.entries()) {
+        const file = path.join(dir, entry.file);
+        const displayName = `${name}@${version}/${entry.file}`;
+        const key = `pack:${name}/${entry.file}`;
+        this.slots.set(key, this.newSlot({
+          key,
+          file,
+          root: dir,
+          displayName,
+          origin: { kind: 'pack', name, version },
+          orderKey: `0:${pad(packIndex)}:${pad(hookIndex)}`,
+          hookSettings: pack.settings,
+          allowHosts: pack.manifest.allowHosts,
+          manifestPoint: entry.hook,
+          enabled: this.fileEnabled(displayName, `${name}/${entry.file}`),
+        }));
+      }
+    } catch (err) {
+      const e = err instanceof PackError ? err : new PackError('PACK_MANIFEST', dir, String(err));
+      this.log.error({ pack: ref.path, code: e.code }, e.message);
+      this.packErrors.push({
+        hook: ref.path,
+        point: null,
+        file: e.file,
+        source: 'pack',
+        order: null,
+        contentHash: null,
+        loadedAt: null,
+        state: 'failed',
+        lastError: { code: e.code, message: e.message, file: e.file, at: new Date().toISOString() },
+        staleOnDisk: false,
+        calls: 0,
+        failures: 0,
+        cancels: 0,
+        p50Ms: null,
+        p99Ms: null,
+        inFlight: 0,
+      });
+    }
+  }
+
+  private fileEnabled(...names: string[]): boolean {
+    const files = this.opts.files ?? {};
+    return names.every((n) => files[n] !== false);
+  }
+
+  private newSlot(fields: Pick<Slot, 'key' | 'file' | 'root' | 'displayName' | 'origin' | 'orderKey' | 'hookSettings' | 'allowHosts' | 'manifestPoint' | 'enabled'>): Slot {
+    return {
+      ...fields,
+      active: null,
+      activeTextHash: null,
+      failedTextHash: null,
+      lastError: null,
+      point: fields.manifestPoint,
+      removed: false,
+      timer: null,
+      running: null,
+      dirty: false,
+    };
+  }
+
+  private ensureLooseSlot(folder: string, name: string): Slot {
+    const key = `file:${name}`;
+    let slot = this.slots.get(key);
+    if (!slot || slot.removed) {
+      slot = this.newSlot({
+        key,
+        file: path.join(folder, name),
+        root: folder,
+        displayName: name,
+        origin: { kind: 'file' },
+        orderKey: `1:${name}`,
+        hookSettings: {},
+        allowHosts: this.opts.allowHosts ?? [],
+        manifestPoint: null,
+        enabled: this.fileEnabled(name),
+      });
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  private async startWatching(): Promise<void> {
+    const watchFile = (slotFor: (abs: string) => Slot | null) => (abs: string) => {
+      const slot = slotFor(abs);
+      if (slot) this.schedule(slot);
+    };
+    if (this.opts.folder !== null) {
+      const folder = path.resolve(this.opts.folder);
+      const onEvent = watchFile((abs) => {
+        const name = path.basename(abs);
+        if (path.dirname(abs) !== folder || !isHookFileName(name)) return null;
+        return this.ensureLooseSlot(folder, name);
+      });
+      const watcher = chokidar.watch(folder, {
+        ignoreInitial: true,
+        atomic: true,
+        depth: 0,
+        ignored: (p: string) => p !== folder && !isHookFileName(path.basename(p)),
+      });
+      watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
+      watcher.on('error', (err) => this.log.error({ err: String(err) }, 'hooks folder watcher error'));
+      this.watchers.push(watcher);
+      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    }
+    const packFiles = [...this.slots.values()].filter((s) => s.origin.kind === 'pack');
+    if (packFiles.length > 0) {
+      const byFile = new Map(packFiles.map((s) => [s.file, s]));
+      const onEvent = watchFile((abs) => byFile.get(abs) ?? null);
+      const watcher = chokidar.watch([...byFile.keys()], { ignoreInitial: true, atomic: true });
+      watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
+      watcher.on('error', (err) => this.log.error({ err: String(err) }, 'pack watcher error'));
+      this.watchers.push(watcher);
+      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    }
+    // Anything that changed between the first scan and the watcher becoming ready is caught here; the
+    // content hash makes this free for unchanged files.
+    if (this.opts.folder !== null) {
+      const folder = path.resolve(this.opts.folder);
+      for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName)) this.schedule(this.ensureLooseSlot(folder, name));
+    }
+    for (const slot of this.slots.values()) this.schedule(slot);
+  }
+
+  private begin(): void {
+    this.pending++;
+  }
+
+  private end(): void {
+    this.pending--;
+    if (this.pending === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Debounced per file: a burst of saves becomes one reload of the last content. */
+  private schedule(slot: Slot): void {
+    if (this.closed) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    else this.begin();
+    slot.timer = setTimeout(() => {
+      slot.timer = null;
+      void this.reloadNow(slot).finally(() => this.end());
+    }, this.opts.debounceMs ?? 100);
+  }
+
+  /** Serialised per file: while a reload runs, further requests collapse into one more run. */
+  private reloadNow(slot: Slot): Promise<void> {
+    if (slot.running) {
+      slot.dirty = true;
+      return slot.running;
+    }
+    const loop = async (): Promise<void> => {
+      do {
+        slot.dirty = false;
+        try {
+          await this.reconcile(slot);
+        } catch (err) {
+          this.log.error({ hook: slot.displayName, err: String(err) }, 'unexpected reload failure');
+        }
+      } while (slot.dirty && !this.closed);
+    };
+    this.begin();
+    slot.running = loop().finally(() => {
+      slot.running = null;
+      this.end();
+    });
+    return slot.running;
+  }
+
+  private async readStable(file: string): Promise<string | null> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const text = await readFile(file, 'utf8');
+        // An editor truncating before writing can be caught mid-way; an empty read is retried briefly.
+        if (text === '' && attempt < 3) {
+          await new Promise((r) => setTimeout(r, 15));
+          continue;
+        }
+        return text;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    }
+  }
+
+  private fail(slot: Slot, textHash: string, err: Omit<HookErrorReport, 'at' | 'file'> & { file?: string }): void {
+    slot.failedTextHash = textHash;
+    slot.lastError = { ...err, file: err.file ?? slot.displayName, at: new Date().toISOString() };
+    const where = slot.lastError.line !== undefined ? `${slot.lastError.file}:${slot.lastError.line}:${slot.lastError.column ?? 1}` : slot.lastError.file;
+    this.log.error({ hook: slot.displayName, code: err.code }, `${where}: ${err.message}${slot.active ? ' (previous version stays active)' : ''}`);
+  }
+
+  private async reconcile(slot: Slot): Promise<void> {
+    if (this.closed) return;
+    const text = await this.readStable(slot.file).catch((err: unknown) => {
+      this.fail(slot, 'unreadable', { code: FILE_ERROR_CODES.read, message: String(err) });
+      return undefined;
+    });
+    if (text === undefined) return;
+    if (text === null) {
+      this.unload(slot);
+      return;
+    }
+    if (!slot.enabled) return;
+    const textHash = sha256(text);
+    if (textHash === slot.activeTextHash) {
+      // Back to the active version (e.g. a broken edit was undone): nothing to load, nothing pending.
+      slot.failedTextHash = null;
+      return;
+    }
+    if (textHash === slot.failedTextHash) return;
+
+    const pointName = slot.manifestPoint ?? declaredPointInSource(text) ?? pointFromFileName(slot.displayName);
+    if (!isHookPointName(pointName)) {
+      this.fail(slot, textHash, {
+        code: FILE_ERROR_CODES.unknownPoint,
+        message: `'${pointName}' is not a hook point; name the file after one (e.g. need_registration.ts) or use defineHook('<point>', ...)`,
+        line: 1,
+        column: 1,
+      });
+      return;
+    }
+    if (this.checker) {
+      const diags = this.checker.check(slot.file, text, pointName, slot.displayName);
+      if (diags.length > 0) {
+        const first = diags[0];
+        this.fail(slot, textHash, {
+          code: FILE_ERROR_CODES.typecheck,
+          message: diags.map(formatDiagnostic).join('\n'),
+          ...(first ? { file: first.file, line: first.line, column: first.column } : {}),
+        });
+        return;
+      }
+    }
+    const budget = this.env.budgetMs(pointName);
+    let loaded;
+    try {
+      const compiled = await this.engine.compile({ file: slot.file, root: slot.root, displayName: slot.displayName });
+      loaded = await this.engine.load(compiled, {
+        limits: { memoryMb: this.opts.memoryMb ?? 32, cpuMsPerCall: budget, wallMsPerCall: budget },
+        hookSettings: slot.hookSettings,
+        http: { allowHosts: slot.allowHosts, timeoutMs: Math.min(budget, 5000), maxResponseBytes: 1 << 20 },
+        logger: this.log.child({ hook: slot.displayName }),
+      });
+      const declared = loaded.declaredHook;
+      const point = declared ?? pointName;
+      if (!isHookPointName(point) || (slot.manifestPoint !== null && point !== slot.manifestPoint)) {
+        await loaded.dispose();
+        this.fail(slot, textHash, {
+          code: FILE_ERROR_CODES.unknownPoint,
+          message: slot.manifestPoint !== null ? `declares '${point}' but the pack manifest lists it for '${slot.manifestPoint}'` : `'${point}' is not a hook point`,
+          line: 1,
+          column: 1,
+        });
+        return;
+      }
+      if (this.closed || slot.removed) {
+        await loaded.dispose();
+        return;
+      }
+      const identity: HookIdentity = {
+        key: slot.key,
+        point,
+        displayName: slot.displayName,
+        file: slot.file,
+        origin: slot.origin,
+        orderKey: slot.orderKey,
+      };
+      const next = new ActiveHook(identity, compiled.contentHash, loaded, (e) =>
+        this.log.warn({ hook: slot.displayName, err: String(e) }, 'dispose failed'),
+      );
+      const previous = slot.active;
+      slot.active = next;
+      slot.point = point;
+      slot.activeTextHash = textHash;
+      slot.failedTextHash = null;
+      slot.lastError = null;
+      this.swap();
+      previous?.retire(this.opts.drainDeadlineMs ?? 30_000);
+      this.log.info({ hook: slot.displayName, point, contentHash: compiled.contentHash, generation: this.gen.id }, 'hook loaded');
+    } catch (err) {
+      const e = toHookError(err, 'HOOK_LOAD');
+      const report: Omit<HookErrorReport, 'at' | 'file'> = { code: e.code, message: e.message };
+      if (e.line !== undefined) report.line = e.line;
+      if (e.column !== undefined) report.column = e.column;
+      this.fail(slot, textHash, report);
+    }
+  }
+
+  private unload(slot: Slot): void {
+    this.checker?.forget(slot.file);
+    const previous = slot.active;
+    slot.active = null;
+    slot.activeTextHash = null;
+    slot.failedTextHash = null;
+    if (slot.origin.kind === 'file') {
+      slot.removed = true;
+      this.slots.delete(slot.key);
+    } else {
+      slot.lastError = { code: 'HOOK_MISSING', message: 'file listed in the pack manifest is missing', file: slot.displayName, at: new Date().toISOString() };
+    }
+    if (previous) {
+      this.swap();
+      previous.retire(this.opts.drainDeadlineMs ?? 30_000);
+      this.log.info({ hook: slot.displayName, generation: this.gen.id }, 'hook unloaded');
+    }
+  }
+
+  /** Builds the next immutable generation from the slots' active versions and swaps it in. */
+  private swap(): void {
+    const byPoint = new Map<HookPointName, ActiveHook[]>();
+    const active = [...this.slots.values()]
+      .filter((s) => s.active && s.enabled)
+      .sort((a, b) => (a.orderKey < b.orderKey ? -1 : a.orderKey > b.orderKey ? 1 : 0));
+    for (const slot of active) {
+      const hook = slot.active as ActiveHook;
+      const list = byPoint.get(hook.id.point) ?? [];
+      list.push(hook);
+      byPoint.set(hook.id.point, list);
+    }
+    this.gen = { id: this.gen.id + 1, byPoint };
+  }
+
+  // ---------------------------------------------------------------- running
+
+  async runPoint(point: HookPointName, input: JsonObject, ctx: RunContext = {}): Promise<PointResult> {
+    const spec = getHookPoint(point as string);
+    if (!spec) throw new TypeError(`unknown hook point '${String(point)}'`);
+    if (ctx.stage !== undefined && !(spec.stages as readonly HookStage[]).includes(ctx.stage)) {
+      throw new TypeError(`hook point '${point}' does not run at stage '${ctx.stage}' (it runs at: ${spec.stages.join(', ')})`);
+    }
+    let disabled: string | null = null;
+    if (this.opts.enabled === false) disabled = 'customizer switched off (hooks.enabled = false)';
+    else if (this.opts.points?.[point] === false) disabled = `hook point switched off (hooks.points.${point} = false)`;
+    const generation = this.gen;
+    const hooks = disabled === null ? (generation.byPoint.get(point) ?? []) : [];
+    for (const h of hooks) h.acquire();
+    try {
+      return await runPointWith({ spec, hooks, input, ctx, env: this.env, generation: generation.id, disabled });
+    } finally {
+      for (const h of hooks) h.release();
+    }
+  }
+
+  generation(): number {
+    return this.gen.id;
+  }
+
+  status(): HookStatus[] {
+    const out: HookStatus[] = [...this.packErrors];
+    const slots = [...this.slots.values()].sort((a, b) => (a.orderKey < b.orderKey ? -1 : 1));
+    for (const slot of slots) {
+      const hook = slot.active;
+      let state: HookState;
+      if (!slot.enabled) state = 'disabled';
+      else if (hook) state = hook.loaded.health.state === 'cooling_down' ? 'cooling_down' : 'active';
+      else if (slot.lastError) state = 'failed';
+      else state = 'loading';
+      const list = hook ? this.gen.byPoint.get(hook.id.point) : undefined;
+      const order = hook && list ? list.indexOf(hook) : -1;
+      out.push({
+        hook: slot.displayName,
+        point: slot.point,
+        file: slot.file,
+        source: slot.origin.kind === 'pack' ? `${slot.origin.name}@${slot.origin.version}` : 'file',
+        order: order >= 0 ? order : null,
+        contentHash: hook?.contentHash ?? null,
+        loadedAt: hook?.loadedAt.toISOString() ?? null,
+        state,
+        lastError: slot.lastError,
+        staleOnDisk: hook !== null && slot.failedTextHash !== null,
+        calls: hook?.stats.calls ?? 0,
+        failures: hook?.stats.failures ?? 0,
+        cancels: hook?.stats.cancels ?? 0,
+        p50Ms: hook?.stats.percentile(50) ?? null,
+        p99Ms: hook?.stats.percentile(99) ?? null,
+        inFlight: hook?.inFlight ?? 0,
+      });
+    }
+    return out;
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.watchers.map((w) => w.close()));
+    for (const slot of this.slots.values()) {
+      if (slot.timer) {
+        clearTimeout(slot.timer);
+        slot.timer = null;
+        this.end();
+      }
+    }
+    await Promise.all([...this.slots.values()].map((s) => s.running));
+    await Promise.all([...this.slots.values()].map((s) => s.active?.dispose()));
+    this.checker?.dispose();
+    if (this.ownsEngine) await this.engine.close();
+  }
+}
+
+/** Creates a host, loads packs and the folder, and (unless `watch: false`) starts watching. */
+export async function createHookHost(options: HookHostOptions): Promise<HookHost> {
+  const logger = options.logger ?? createLogger({ level: 'warn' });
+  const engine = options.engine ?? (await createDefaultEngine(options.isolation ?? 'process', logger));
+  const host = new Host({ ...options, logger }, engine, options.engine === undefined);
+  try {
+    await host.start();
+  } catch (err) {
+    await host.close();
+    throw err;
+  }
+  return host;
+}

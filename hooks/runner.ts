@@ -1,0 +1,338 @@
+// Every hook invocation goes through runHook (error tagging, budget, output validation, stats); a small
+// runner per composition kind turns the hooks of one point into one decision and a JSON trace of how it
+// was reached (what each hook saw and decided, which default applied and why, durations, versions).
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { getHookPoint, isEmptyData, type HookPointName, type HookPointSpec, type HookStage } from './catalogue.js';
+import { confineToRoot } from './confine.js';
+import { toHookError, type JsonObject, type JsonValue } from './engine.js';
+import type { ActiveHook } from './active-hook.js';
+import { checkOutput } from './validation.js';
+
+export type DefaultReason = 'absent' | 'disabled' | 'failed' | 'cancelled' | 'cooling_down';
+
+/** A failure of one hook, tagged with the hook point and file (Rollup-style attribution). */
+export interface HookRunError {
+  code: string;
+  message: string;
+  point: HookPointName;
+  hook: string;
+  line?: number;
+  column?: number;
+}
+
+export interface HookCallTrace {
+  hook: string;
+  /** 'file' or '<pack>@<version>'. */
+  source: string;
+  contentHash: string;
+  /** Waterfall: the running value this hook saw. Other kinds: null (it saw the point's input). */
+  saw: JsonValue;
+  outcome: 'ok' | 'failed' | 'cancelled' | 'skipped';
+  output?: JsonValue;
+  error?: HookRunError;
+  /** Set when this hook's answer was replaced by the default (failed, skipped). */
+  fallback?: { reason: DefaultReason; detail: string };
+  durationMs: number;
+}
+
+export interface PointTrace {
+  point: HookPointName;
+  kind: HookPointSpec['kind'];
+  stage: HookStage | null;
+  callId: string | null;
+  /** Id of the hook-set generation this invocation used (one generation per runPoint). */
+  generation: number;
+  startedAt: string;
+  durationMs: number;
+  inputDigest: string;
+  input: JsonValue;
+  hooks: HookCallTrace[];
+  value: JsonValue;
+  cancelled: boolean;
+  cancelledBy: string | null;
+  /** Set when no hook's answer determined the value. */
+  defaultApplied: { reason: DefaultReason; detail: string } | null;
+}
+
+export interface PointResult {
+  /** The decision: boolean (all), the final threaded value (waterfall), null (parallel or cancelled). */
+  value: JsonValue;
+  /** True when a hook cancelled the CRM request in front of which this point runs. */
+  cancelled: boolean;
+  trace: PointTrace;
+}
+
+export interface RunContext {
+  callId?: string;
+  stage?: HookStage;
+}
+
+export interface RunEnv {
+  recordingsRoot: string;
+  budgetMs(point: HookPointName): number;
+  logger: Logger;
+}
+
+type HookRun =
+  | { kind: 'ok'; value: JsonValue; durationMs: number }
+  | { kind: 'cancelled'; value: JsonValue; durationMs: number }
+  | { kind: 'failed'; error: HookRunError; durationMs: number }
+  | { kind: 'skipped'; reason: 'cooling_down'; durationMs: 0 };
+
+/** Extra grace on top of the hook's budget before the host stops waiting for the sandbox's own timeout. */
+const HOST_GRACE_MS = 1000;
+
+export function digest(value: JsonValue): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Point-specific checks that go beyond the schema. */
+function refineOutput(point: HookPointName, value: JsonValue, env: RunEnv): { ok: true; value: JsonValue } | { ok: false; code: string; message: string } {
+  if (point === 'process_record_file_path' && typeof value === 'string') {
+    const confined = confineToRoot(env.recordingsRoot, value);
+    return confined.ok ? { ok: true, value: confined.path } : { ok: false, code: 'HOOK_PATH_REFUSED', message: confined.reason };
+  }
+  return { ok: true, value };
+}
+
+/** The one function every invocation of customer code goes through. */
+export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContext, env: RunEnv): Promise<HookRun> {
+  const point = hook.id.point;
+  const spec = getHookPoint(point);
+  if (hook.loaded.health.state === 'cooling_down') return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
+  const fail = (code: string, message: string, extra: { line?: number; column?: number } = {}): HookRunError => ({
+    code,
+    message,
+    point,
+    hook: hook.id.displayName,
+    ...extra,
+  });
+  const budget = env.budgetMs(point);
+  const started = performance.now();
+  let run: HookRun;
+  try {
+    const invokeCtx: { hook: string; callId?: string } = { hook: point };
+    if (ctx.callId !== undefined) invokeCtx.callId = ctx.callId;
+    const outcome = await withDeadline(hook.loaded.invoke(input, invokeCtx), budget + HOST_GRACE_MS, () => null);
+    const durationMs = round(performance.now() - started);
+    if (outcome === null) {
+      run = { kind: 'failed', error: fail('HOOK_TIMEOUT', `no answer within ${budget} ms (+${HOST_GRACE_MS} ms grace)`), durationMs };
+    } else if (!outcome.ok) {
+      const e = outcome.error;
+      const where: { line?: number; column?: number } = {};
+      if (e.line !== undefined) where.line = e.line;
+      if (e.column !== undefined) where.column = e.column;
+      run = { kind: 'failed', error: fail(e.code, e.message, where), durationMs };
+    } else if (spec.cancellable && isEmptyData(outcome.value)) {
+      run = { kind: 'cancelled', value: outcome.value ?? null, durationMs };
+    } else {
+      const value = outcome.value === undefined ? null : outcome.value;
+      const invalid = spec.kind === 'parallel' ? null : checkOutput(point, value);
+      if (invalid !== null) {
+        run = { kind: 'failed', error: fail('HOOK_BAD_OUTPUT', `returned an invalid ${point} result: ${invalid}`), durationMs };
+      } else {
+        const refined = refineOutput(point, value, env);
+        run = refined.ok ? { kind: 'ok', value: refined.value, durationMs } : { kind: 'failed', error: fail(refined.code, refined.message), durationMs };
+      }
+    }
+  } catch (err) {
+    const e = toHookError(err, 'HOOK_HOST_ERROR');
+    run = { kind: 'failed', error: fail(e.code, e.message), durationMs: round(performance.now() - started) };
+  }
+  hook.stats.record(run.durationMs, run.kind === 'failed' ? 'failed' : run.kind === 'cancelled' ? 'cancelled' : 'ok');
+  if (run.kind === 'failed') {
+    env.logger.warn({ hook: hook.id.displayName, point, callId: ctx.callId, code: run.error.code }, `hook failed: ${run.error.message}`);
+  }
+  return run;
+}
+
+function baseCallTrace(hook: ActiveHook, saw: JsonValue): Omit<HookCallTrace, 'outcome' | 'durationMs'> {
+  return { hook: hook.id.displayName, source: hook.source, contentHash: hook.contentHash, saw };
+}
+
+function callTrace(hook: ActiveHook, saw: JsonValue, run: HookRun, fallbackDetail: string): HookCallTrace {
+  const base = baseCallTrace(hook, saw);
+  switch (run.kind) {
+    case 'ok':
+      return { ...base, outcome: 'ok', output: run.value, durationMs: run.durationMs };
+    case 'cancelled':
+      return { ...base, outcome: 'cancelled', output: run.value, durationMs: run.durationMs };
+    case 'failed':
+      return {
+        ...base,
+        outcome: 'failed',
+        error: run.error,
+        fallback: { reason: 'failed', detail: `${run.error.code}; ${fallbackDetail}` },
+        durationMs: run.durationMs,
+      };
+    case 'skipped':
+      return { ...base, outcome: 'skipped', fallback: { reason: 'cooling_down', detail: `cooling down after repeated failures; ${fallbackDetail}` }, durationMs: 0 };
+  }
+}
+
+/** Why nothing decided: the most telling reason among the hooks' traces. */
+function noDecisionReason(calls: readonly HookCallTrace[]): { reason: DefaultReason; detail: string } {
+  if (calls.length === 0) return { reason: 'absent', detail: 'no hook is loaded at this point' };
+  if (calls.some((c) => c.outcome === 'failed')) {
+    const codes = calls.filter((c) => c.error).map((c) => `${c.hook}: ${c.error?.code ?? ''}`);
+    return { reason: 'failed', detail: codes.join(', ') };
+  }
+  return { reason: 'cooling_down', detail: calls.map((c) => c.hook).join(', ') };
+}
+
+type KindResult = { value: JsonValue; cancelled: boolean; cancelledBy: string | null; calls: HookCallTrace[]; decided: boolean };
+
+// all: every hook must say yes; the first "no" stops and decides. A failed hook counts as yes.
+async function runAll(hooks: readonly ActiveHook[], input: JsonObject, ctx: RunContext, env: RunEnv): Promise<KindResult> {
+  const calls: HookCallTrace[] = [];
+  let decided = false;
+  for (const hook of hooks) {
+    const run = await runHook(hook, input, ctx, env);
+    calls.push(callTrace(hook, null, run, 'counted as yes'));
+    if (run.kind === 'ok') {
+      decided = true;
+      if (run.value === false) return { value: false, cancelled: false, cancelledBy: null, calls, decided };
+    }
+  }
+  return { value: true, cancelled: false, cancelledBy: null, calls, decided };
+}
+
+function getAt(value: JsonValue, path: readonly string[]): JsonValue {
+  let current: JsonValue = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return null;
+    current = current[key] ?? null;
+  }
+  return current;
+}
+
+/** A copy of `value` with `path` set to `next`; only the objects along the path are copied. */
+function setAt(value: JsonValue, path: readonly string[], next: JsonValue): JsonValue {
+  if (path.length === 0) return next;
+  const [head, ...rest] = path as [string, ...string[]];
+  const obj = value !== null && typeof value === 'object' && !Array.isArray(value) ? value : {};
+  return { ...obj, [head]: setAt(obj[head] ?? null, rest, next) };
+}
+
+/** The running value a waterfall starts from. */
+function initialValue(spec: HookPointSpec, input: JsonObject): JsonValue {
+  const thread = spec.thread ?? [];
+  const value = getAt(input, thread);
+  // The phone hooks thread Number.custom; when no auto-replacement applied it is "" and the number in
+  // effect is `original`, which is what a rewrite hook must see.
+  if (thread.length === 2 && thread[0] === 'number' && thread[1] === 'custom' && (value === '' || value === null)) {
+    return getAt(input, ['number', 'original']);
+  }
+  if (spec.name === 'process_record_file_path' && (value === '' || value === null)) return getAt(input, ['default_path']);
+  return value;
+}
+
+// waterfall: each hook sees the previous result in the threaded field; a failed hook is skipped (the
+// previous value stays); an empty result at a cancellable point cancels the request and stops.
+async function runWaterfall(spec: HookPointSpec, hooks: readonly ActiveHook[], input: JsonObject, ctx: RunContext, env: RunEnv): Promise<KindResult> {
+  const thread = spec.thread ?? [];
+  const calls: HookCallTrace[] = [];
+  let value = initialValue(spec, input);
+  let decided = false;
+  for (const hook of hooks) {
+    const run = await runHook(hook, setAt(input, thread, value), ctx, env);
+    calls.push(callTrace(hook, value, run, 'previous value kept'));
+    if (run.kind === 'cancelled') {
+      return { value: null, cancelled: true, cancelledBy: hook.id.displayName, calls, decided: true };
+    }
+    if (run.kind === 'ok') {
+      value = run.value;
+      decided = true;
+    }
+  }
+  return { value, cancelled: false, cancelledBy: null, calls, decided };
+}
+
+// parallel: every hook runs on the same input at once; results are ignored and failures isolated.
+async function runParallel(hooks: readonly ActiveHook[], input: JsonObject, ctx: RunContext, env: RunEnv): Promise<KindResult> {
+  const runs = await Promise.all(hooks.map((hook) => runHook(hook, input, ctx, env)));
+  const calls = runs.map((run, i) => callTrace(hooks[i] as ActiveHook, null, run, 'other hooks unaffected'));
+  return { value: null, cancelled: false, cancelledBy: null, calls, decided: runs.some((r) => r.kind === 'ok') };
+}
+
+/** The value a point yields when no hook runs (absent, disabled). */
+export function defaultValue(spec: HookPointSpec, input: JsonObject): JsonValue {
+  switch (spec.kind) {
+    case 'all':
+      return true;
+    case 'parallel':
+      return null;
+    case 'waterfall':
+      return initialValue(spec, input);
+  }
+}
+
+export interface PointRunArgs {
+  spec: HookPointSpec;
+  hooks: readonly ActiveHook[];
+  input: JsonObject;
+  ctx: RunContext;
+  env: RunEnv;
+  generation: number;
+  /** Set when the point (or the whole customizer) is switched off in settings. */
+  disabled: string | null;
+}
+
+export async function runPointWith(args: PointRunArgs): Promise<PointResult> {
+  const { spec, hooks, input, ctx, env } = args;
+  const startedAt = new Date();
+  const started = performance.now();
+  let result: KindResult;
+  if (args.disabled !== null) {
+    result = { value: defaultValue(spec, input), cancelled: false, cancelledBy: null, calls: [], decided: false };
+  } else if (spec.kind === 'all') {
+    result = await runAll(hooks, input, ctx, env);
+  } else if (spec.kind === 'waterfall') {
+    result = await runWaterfall(spec, hooks, input, ctx, env);
+  } else {
+    result = await runParallel(hooks, input, ctx, env);
+  }
+  let defaultApplied: PointTrace['defaultApplied'] = null;
+  if (args.disabled !== null) defaultApplied = { reason: 'disabled', detail: args.disabled };
+  else if (result.cancelled) defaultApplied = { reason: 'cancelled', detail: `cancelled by customization (${result.cancelledBy ?? '?'})` };
+  else if (!result.decided) defaultApplied = noDecisionReason(result.calls);
+  if (result.cancelled) {
+    // Not an error: the reference connector logs exactly this and carries on.
+    env.logger.info({ point: spec.name, hook: result.cancelledBy, callId: ctx.callId }, 'cancelled by customization');
+  }
+  const trace: PointTrace = {
+    point: spec.name as HookPointName,
+    kind: spec.kind,
+    stage: ctx.stage ?? null,
+    callId: ctx.callId ?? null,
+    generation: args.generation,
+    startedAt: startedAt.toISOString(),
+    durationMs: round(performance.now() - started),
+    inputDigest: digest(input),
+    input,
+    hooks: result.calls,
+    value: result.value,
+    cancelled: result.cancelled,
+    cancelledBy: result.cancelledBy,
+    defaultApplied,
+  };
+  return { value: result.value, cancelled: result.cancelled, trace };
+}
