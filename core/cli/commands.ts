@@ -17,6 +17,16 @@ export const commands: Record<string, CommandEntry> = {
     usage: 'callhook run [--settings file.json]',
     load: () => import('./run-command.js'),
   },
+  init: {
+    summary: 'scaffold a hooks folder (tsconfig + typed starter hook) for editor autocompletion',
+    usage: 'callhook init [dir]',
+    load: () => import('./init-command.js'),
+  },
+  check: {
+    summary: 'type-check every hook in a folder; prints file:line:col: message, exits 1 on errors',
+    usage: 'callhook check [dir]',
+    load: () => import('./check-command.js'),
+  },
   version: {
     summary: 'print the version',
     usage: 'callhook version',
