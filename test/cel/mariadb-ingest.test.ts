@@ -18,7 +18,7 @@ import { testNumbers } from '../fixtures/cel-sources/numbers.js';
 const fixtureDir = path.join(import.meta.dirname, '..', 'fixtures', 'cel');
 const files = [
   '/work/shared/data/cel-asterisk22-local.jsonl',
-  ...readdirSync(fixtureDir).filter((f) => f.endsWith('.jsonl')).map((f) => path.join(fixtureDir, f)),
+  ...readdirSync(fixtureDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(fixtureDir, f)),
 ];
 const options = { calls: {}, numbers: testNumbers };
 

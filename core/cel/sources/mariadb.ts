@@ -61,16 +61,49 @@ const EVENT_NAMES: Readonly<Record<number, string>> = {
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 
-/** What discovery learned: the SELECT to run and where each CEL field sits in its result rows. */
+/** What discovery learned: the SELECT to run (its result rows are CelRows) and what the table lacks. */
 interface QueryPlan {
   sql: string;
-  /** Index in the result row per CEL column, -1 when the table lacks it. */
-  index: Record<CelColumn, number>;
-  numericEventtype: boolean;
   missing: string[];
   createTime: string | null;
   /** @@auto_increment_increment: ids of consecutive inserts differ by this (1 unless Galera-style clusters). */
   idStep: number;
+}
+
+interface TableColumn {
+  name: string;
+  type: string;
+  nullable: boolean;
+}
+
+const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set']);
+const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+
+/**
+ * The SQL expression that yields one CelRow field with the right JS type from whatever column type
+ * the table uses: text as is, temporal/numeric/binary cast to text (so no time-zone shifting of
+ * eventtime: it stays the PBX's local time as written), NULL → '' (amaflags → 0), absent → literal.
+ */
+function selectExpression(field: CelColumn, column: TableColumn | undefined, columns: Map<string, TableColumn>): string {
+  if (column === undefined) return field === 'amaflags' ? '0' : "''";
+  const name = mysql.escapeId(column.name);
+  if (field === 'amaflags') {
+    const value = INTEGER_TYPES.has(column.type) ? name : `CAST(${name} AS SIGNED)`;
+    return column.nullable ? `COALESCE(${value}, 0)` : value;
+  }
+  if (field === 'eventtype' && INTEGER_TYPES.has(column.type)) {
+    // cel_odbc writes the enum code into an integer column; USER_DEFINED rows take the user's name,
+    // as they do in a text column.
+    const names = Object.values(EVENT_NAMES).map((n) => mysql.escape(n)).join(', ');
+    const userdef = columns.get('userdeftype');
+    const byName = `COALESCE(ELT(${name}, ${names}), CAST(${name} AS CHAR))`;
+    return userdef === undefined ? byName
+      : `CASE WHEN ${name} = 13 AND COALESCE(${mysql.escapeId(userdef.name)}, '') <> '' THEN ${mysql.escapeId(userdef.name)} ELSE ${byName} END`;
+  }
+  let value = name;
+  if (BINARY_TYPES.has(column.type)) value = `CONVERT(${name} USING utf8mb4)`;
+  else if (!TEXT_TYPES.has(column.type)) value = `CAST(${name} AS CHAR)`;
+  return column.nullable ? `COALESCE(${value}, '')` : value;
 }
 
 class TableMissingError extends Error {}
@@ -129,12 +162,12 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
 
   async function discover(conn: mysql.Connection): Promise<QueryPlan> {
     const [columnRows] = await conn.query(
-      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type, IS_NULLABLE AS nullable FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
       [database, table],
     );
-    const columns = new Map<string, { name: string; type: string }>();
-    for (const row of columnRows as Array<{ name: unknown; type: unknown }>) {
-      columns.set(String(row.name).toLowerCase(), { name: String(row.name), type: String(row.type).toLowerCase() });
+    const columns = new Map<string, TableColumn>();
+    for (const row of columnRows as Array<{ name: unknown; type: unknown; nullable: unknown }>) {
+      columns.set(String(row.name).toLowerCase(), { name: String(row.name), type: String(row.type).toLowerCase(), nullable: row.nullable === 'YES' });
     }
     if (columns.size === 0) throw new TableMissingError(`table ${database}.${table} does not exist (or this user may not read it)`);
     const [tableRows] = await conn.query(
@@ -147,31 +180,25 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
 
     const idColumn = columns.get((aliases.id ?? 'id').toLowerCase());
     if (idColumn === undefined) throw new TableMissingError(`table ${database}.${table} has no '${aliases.id ?? 'id'}' column to order by`);
-    const selected: string[] = [mysql.escapeId(idColumn.name)];
-    const index = {} as Record<CelColumn, number>;
+    const id = mysql.escapeId(idColumn.name);
+    // Every CEL field is selected under its own name, already as the type CelRow wants ('' / 0 for
+    // absent or NULL values), so mysql2's result objects ARE the CelRows: no second pass per row.
+    const selected: string[] = [`${id} AS id`];
     const missing: string[] = [];
-    let numericEventtype = false;
     for (const field of CEL_COLUMNS) {
       let column = columns.get((aliases[field] ?? field).toLowerCase());
       if (column === undefined && field === 'extra' && aliases.extra === undefined) {
         // Issabel names it eventextra; cel_odbc fills it only with `alias extra => eventextra`.
         column = columns.get('eventextra');
       }
-      if (column === undefined) {
-        index[field] = -1;
-        missing.push(field);
-        continue;
-      }
-      if (field === 'eventtype' && INTEGER_TYPES.has(column.type)) numericEventtype = true;
-      index[field] = selected.length;
-      selected.push(mysql.escapeId(column.name));
+      if (column === undefined) missing.push(field);
+      selected.push(`${selectExpression(field, column, columns)} AS ${mysql.escapeId(field)}`);
     }
-    if (index.eventtype < 0) throw new TableMissingError(`table ${database}.${table} has no eventtype column`);
+    if (missing.includes('eventtype')) throw new TableMissingError(`table ${database}.${table} has no eventtype column`);
     const from = `${mysql.escapeId(database)}.${mysql.escapeId(table)}`;
-    const id = mysql.escapeId(idColumn.name);
     return {
       sql: `SELECT ${selected.join(', ')} FROM ${from} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`,
-      index, numericEventtype, missing, idStep: Number.isSafeInteger(step) && step > 0 ? step : 1, createTime: created === null || created === undefined ? null : String(created),
+      missing, idStep: Number.isSafeInteger(step) && step > 0 ? step : 1, createTime: created === null || created === undefined ? null : String(created),
     };
   }
 
@@ -202,9 +229,9 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
      * server reads it while we convert and the consumer works: this keeps paging close to the speed
      * of one streaming SELECT.
      */
-    let prefetched: { cursor: number; result: Promise<unknown[][]> } | undefined;
-    const query = (conn: mysql.Connection, sql: string, after: number): Promise<unknown[][]> =>
-      conn.query({ sql, rowsAsArray: true }, [after, batchSize]).then(([result]) => result as unknown as unknown[][]);
+    let prefetched: { cursor: number; result: Promise<CelRow[]> } | undefined;
+    const query = (conn: mysql.Connection, sql: string, after: number): Promise<CelRow[]> =>
+      conn.query(sql, [after, batchSize]).then(([result]) => result as unknown as CelRow[]);
     const stopped = (): boolean => closed || signal?.aborted === true;
     try {
       while (!stopped()) {
@@ -232,7 +259,7 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
           const values = prefetched?.cursor === cursor ? await prefetched.result : await query(conn, current.sql, cursor);
           prefetched = undefined;
           if (values.length === batchSize) {
-            const next = Number((values[values.length - 1] as unknown[])[0]);
+            const next = (values[values.length - 1] as CelRow).id;
             prefetched = { cursor: next, result: query(conn, current.sql, next) };
             prefetched.result.catch(() => undefined); // awaited (and handled) on the next turn, or discarded
           }
@@ -243,7 +270,7 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
             pollWait = Math.min(pollWait * 2, pollMaxMs);
           } else {
             pollWait = pollMinMs;
-            const rows = values.map((v) => toRow(v, current, stats));
+            const rows = values;
             accepted = values.length < batchSize && cursor > 0 ? cutAtFreshGap(rows, cursor, gaps, current.idStep) : rows;
             if (accepted.length === 0) wait = Math.min(pollMinMs, 100);
           }
@@ -342,54 +369,6 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
       closed = true;
       dropConnection();
     },
-  };
-}
-
-/** One result value as text: strings pass through (the common case, kept first for speed). */
-function text(values: unknown[], i: number, stats: CelSourceStats): string {
-  if (i < 0) return '';
-  const v = values[i];
-  if (typeof v === 'string') return v;
-  if (v === null || v === undefined) {
-    stats.missingFields++;
-    return '';
-  }
-  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-}
-
-/** A result row (rowsAsArray, column 0 = id) as a CelRow; one object literal so every row has one shape. */
-function toRow(values: unknown[], plan: QueryPlan, stats: CelSourceStats): CelRow {
-  const ix = plan.index;
-  let eventtype = text(values, ix.eventtype, stats);
-  const userdeftype = text(values, ix.userdeftype, stats);
-  if (plan.numericEventtype) {
-    const name = EVENT_NAMES[Number(eventtype)];
-    eventtype = name === 'USER_DEFINED' && userdeftype !== '' ? userdeftype : (name ?? eventtype);
-  }
-  const ama = ix.amaflags < 0 ? 0 : Number(values[ix.amaflags] ?? 0);
-  return {
-    id: Number(values[0]),
-    eventtype,
-    eventtime: text(values, ix.eventtime, stats),
-    cid_name: text(values, ix.cid_name, stats),
-    cid_num: text(values, ix.cid_num, stats),
-    cid_ani: text(values, ix.cid_ani, stats),
-    cid_rdnis: text(values, ix.cid_rdnis, stats),
-    cid_dnid: text(values, ix.cid_dnid, stats),
-    exten: text(values, ix.exten, stats),
-    context: text(values, ix.context, stats),
-    channame: text(values, ix.channame, stats),
-    appname: text(values, ix.appname, stats),
-    appdata: text(values, ix.appdata, stats),
-    amaflags: Number.isFinite(ama) ? ama : 0,
-    accountcode: text(values, ix.accountcode, stats),
-    peeraccount: text(values, ix.peeraccount, stats),
-    uniqueid: text(values, ix.uniqueid, stats),
-    linkedid: text(values, ix.linkedid, stats),
-    userfield: text(values, ix.userfield, stats),
-    peer: text(values, ix.peer, stats),
-    userdeftype,
-    extra: text(values, ix.extra, stats),
   };
 }
 

@@ -11,7 +11,10 @@ export interface CelSourceStats {
   batches: number;
   /** Lines (files) or rows (table) that could not be turned into a CelRow; each was reported and skipped. */
   badLines: number;
-  /** Field values that were absent and defaulted ('' or amaflags 0), summed over all rows. */
+  /**
+   * Files: field values that were absent and defaulted ('' or amaflags 0), summed over all rows.
+   * Tables: columns the table lacks are listed once instead (MariaDbSource.missingColumns, CEL_MISSING_COLUMNS).
+   */
   missingFields: number;
   /** Rows dropped because a row with the same id had already been read. */
   duplicates: number;
