@@ -149,28 +149,24 @@ export class CallAssembler {
 
   /** Rows that name a channel of another call (pickup, park retrieval, attended transfer) join the calls. */
   private crossCallLinks(call: CallState, row: CelRow, extra: ExtraObject): CallState {
-    let other: CallState | undefined;
-    const join = (uid: string): void => {
-      if (uid === '' || uid === 'N/A') return;
-      other = this.registry.byUniqueid.get(uid);
-      if (other !== undefined && other !== call) call = this.registry.merge(call, other);
-    };
     switch (row.eventtype) {
       case 'PICKUP':
-        join(extraString(extra, 'pickup_channel_uniqueid'));
-        break;
+        return this.join(call, extraString(extra, 'pickup_channel_uniqueid'));
       case 'PARK_END':
-        join(this.registry.uidByName.get(extraString(extra, 'retriever')) ?? '');
-        break;
+        return this.join(call, this.registry.uidByName.get(extraString(extra, 'retriever')) ?? '');
       case 'ATTENDEDTRANSFER':
-        join(extraString(extra, 'transferee_channel_uniqueid'));
-        join(extraString(extra, 'channel2_uniqueid'));
-        join(extraString(extra, 'transfer_target_channel_uniqueid'));
-        break;
+        call = this.join(call, extraString(extra, 'transferee_channel_uniqueid'));
+        call = this.join(call, extraString(extra, 'channel2_uniqueid'));
+        return this.join(call, extraString(extra, 'transfer_target_channel_uniqueid'));
       default:
-        break;
+        return call;
     }
-    return call;
+  }
+
+  private join(call: CallState, uid: string): CallState {
+    if (uid === '' || uid === 'N/A') return call;
+    const other = this.registry.byUniqueid.get(uid);
+    return other !== undefined && other !== call ? this.registry.merge(call, other) : call;
   }
 
   private bridge(call: CallState, row: CelRow, extra: ExtraObject): CallState {

@@ -34,24 +34,25 @@ export function syncStages(call: CallState, render: Render, out: StageEvent[], a
   const origin = call.originParty();
   for (const p of call.partyList) {
     if (!call.isConversation(p, origin)) continue;
-    const emit = (stage: CallStage): void => {
-      out.push({ stage, linkedid: call.id, conversationId: p.face.uid, callFull: render(call), atRowId });
-    };
     if (!p.requested) {
       p.requested = true;
-      emit('conversation_requested');
+      out.push(stageEvent('conversation_requested', call, p, render, atRowId));
     }
     if (p.acceptedAt === '' && p.endedAt === '') {
       const at = connectedAt(p);
       if (at !== '') {
         p.acceptedAt = at;
         if (call.answeredAt === '' || at < call.answeredAt) call.answeredAt = at;
-        emit('conversation_accepted');
+        out.push(stageEvent('conversation_accepted', call, p, render, atRowId));
       }
     }
     if (p.endedAt === '' && (forceEnd || partyEnded(p))) {
       p.endedAt = lastEnd(p) || call.endTime || call.lastEventTime;
-      emit('conversation_ended');
+      out.push(stageEvent('conversation_ended', call, p, render, atRowId));
     }
   }
+}
+
+function stageEvent(stage: CallStage, call: CallState, p: Party, render: Render, atRowId: number): StageEvent {
+  return { stage, linkedid: call.id, conversationId: p.face.uid, callFull: render(call), atRowId };
 }
