@@ -115,12 +115,21 @@ const FILE_ERROR_CODES = {
   read: 'HOOK_READ',
 } as const;
 
-/** Editors' temp/swap files, dotfiles and declaration files are never hooks. */
-export function isHookFileName(name: string): boolean {
+/** A TypeScript module of the folder: not an editor temp/swap file, dotfile or declaration file. */
+export function isTsModuleName(name: string): boolean {
   if (name.startsWith('.') || name.startsWith('#') || name.endsWith('~')) return false;
   if (name.endsWith('.d.ts')) return false;
   if (name.includes(COMPANION_MARK)) return false;
   return name.endsWith('.ts');
+}
+
+/**
+ * A hook file: a TypeScript module at the top of the folder whose name does not start with '_'.
+ * `_name.ts` files and modules in subfolders are helpers that hooks may import; changing one reloads
+ * the folder's hooks.
+ */
+export function isHookFileName(name: string): boolean {
+  return isTsModuleName(name) && !name.startsWith('_');
 }
 const COMPANION_MARK = '__callhook_contract__';
 
@@ -307,14 +316,24 @@ class Host implements HookHost {
       const folder = path.resolve(this.opts.folder);
       const onEvent = watchFile((abs) => {
         const name = path.basename(abs);
-        if (path.dirname(abs) !== folder || !isHookFileName(name)) return null;
-        return this.ensureLooseSlot(folder, name);
+        // chokidar 4 may not apply `ignored` to later events: filter again here.
+        if (!isTsModuleName(name)) return null;
+        if (path.dirname(abs) === folder && isHookFileName(name)) return this.ensureLooseSlot(folder, name);
+        this.helperChanged(folder);
+        return null;
       });
       const watcher = chokidar.watch(folder, {
         ignoreInitial: true,
         atomic: true,
-        depth: 0,
-        ignored: (p: string) => p !== folder && !isHookFileName(path.basename(p)),
+        depth: 4,
+        // Directories (no .ts extension) must pass so helpers in subfolders are seen.
+        ignored: (p: string, stats?: { isDirectory(): boolean }) => {
+          if (p === folder) return false;
+          const name = path.basename(p);
+          if (name.startsWith('.') || name === 'node_modules') return true;
+          if (stats?.isDirectory() ?? !path.extname(name)) return false;
+          return !isTsModuleName(name);
+        },
       });
       watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
       watcher.on('error', (err) => this.log.error({ err: String(err) }, 'hooks folder watcher error'));
@@ -338,6 +357,16 @@ class Host implements HookHost {
       for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName)) this.schedule(this.ensureLooseSlot(folder, name));
     }
     for (const slot of this.slots.values()) this.schedule(slot);
+  }
+
+  /** A helper module changed: every hook of that folder may bundle it, so all are rebuilt. */
+  private helperChanged(root: string): void {
+    for (const slot of this.slots.values()) {
+      if (slot.root !== root) continue;
+      slot.activeTextHash = null;
+      slot.failedTextHash = null;
+      this.schedule(slot);
+    }
   }
 
   private begin(): void {

@@ -113,6 +113,18 @@ function refineOutput(point: HookPointName, value: JsonValue, env: RunEnv): { ok
   return { ok: true, value };
 }
 
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+
+/** A hook's own log lines go to the connector's log, tagged with the hook, point and call. */
+function forwardLogs(logs: readonly unknown[], hook: ActiveHook, ctx: RunContext, env: RunEnv): void {
+  for (const entry of logs) {
+    if (entry === null || typeof entry !== 'object') continue;
+    const { level, message, data } = entry as { level?: unknown; message?: unknown; data?: unknown };
+    const lvl = typeof level === 'string' && LOG_LEVELS.has(level) ? (level as 'debug' | 'info' | 'warn' | 'error') : 'info';
+    env.logger[lvl]({ hook: hook.id.displayName, point: hook.id.point, callId: ctx.callId, data }, String(message));
+  }
+}
+
 /** The one function every invocation of customer code goes through. */
 export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContext, env: RunEnv): Promise<HookRun> {
   const point = hook.id.point;
@@ -133,8 +145,12 @@ export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContex
     if (ctx.callId !== undefined) invokeCtx.callId = ctx.callId;
     const outcome = await withDeadline(hook.loaded.invoke(input, invokeCtx), budget + HOST_GRACE_MS, () => null);
     const durationMs = round(performance.now() - started);
+    if (outcome !== null) forwardLogs(outcome.logs, hook, ctx, env);
     if (outcome === null) {
       run = { kind: 'failed', error: fail('HOOK_TIMEOUT', `no answer within ${budget} ms (+${HOST_GRACE_MS} ms grace)`), durationMs };
+    } else if (!outcome.ok && outcome.error.code === 'HOOK_COOLING_DOWN') {
+      // The sandbox's circuit breaker opened between our health check and the call: a skip, not a new failure.
+      return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
     } else if (!outcome.ok) {
       const e = outcome.error;
       const where: { line?: number; column?: number } = {};
@@ -147,7 +163,7 @@ export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContex
       const value = outcome.value === undefined ? null : outcome.value;
       const invalid = spec.kind === 'parallel' ? null : checkOutput(point, value);
       if (invalid !== null) {
-        run = { kind: 'failed', error: fail('HOOK_BAD_OUTPUT', `returned an invalid ${point} result: ${invalid}`), durationMs };
+        run = { kind: 'failed', error: fail('HOOK_BAD_RESULT', `returned an invalid ${point} result: ${invalid}`), durationMs };
       } else {
         const refined = refineOutput(point, value, env);
         run = refined.ok ? { kind: 'ok', value: refined.value, durationMs } : { kind: 'failed', error: fail(refined.code, refined.message), durationMs };

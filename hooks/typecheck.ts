@@ -2,7 +2,7 @@
 // LanguageService (an incremental re-check of one edited file costs ~25 ms instead of ~200 ms cold).
 // Besides the file's own diagnostics it checks the default export against the hook point's contract
 // through a virtual companion file, so `export default function (input) {...}` is typed too.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -61,7 +61,18 @@ export class HookTypeChecker {
     const host: ts.LanguageServiceHost = {
       getCompilationSettings: () => this.options,
       getScriptFileNames: () => [...this.files.keys()],
-      getScriptVersion: (f) => String(this.files.get(f)?.version ?? 0),
+      // Files the host did not hand in (helpers, type declarations) are versioned by mtime so an edited
+      // helper is re-read instead of served from the service's cache.
+      getScriptVersion: (f) => {
+        const entry = this.files.get(f);
+        if (entry) return String(entry.version);
+        try {
+          const st = statSync(f);
+          return `disk:${st.mtimeMs}:${st.size}`;
+        } catch {
+          return 'missing';
+        }
+      },
       getScriptSnapshot: (f) => {
         const entry = this.files.get(f);
         if (entry) return ts.ScriptSnapshot.fromString(entry.text);
