@@ -1,0 +1,80 @@
+// The one error type every sandbox failure becomes. Codes are stable (customers and support search for
+// them); the message is for humans; file/line/column point into the customer's TypeScript, never the host.
+
+export type HookErrorCode =
+  | 'HOOK_COMPILE' // syntax error or unbundlable source
+  | 'HOOK_IMPORT_REFUSED' // import of anything outside the hook's folder/pack other than 'callhook'
+  | 'HOOK_LOAD' // top-level throw, missing/invalid default export, or load-time timeout/OOM
+  | 'HOOK_THROW' // the handler threw (or rejected)
+  | 'HOOK_TIMEOUT' // CPU budget (sync part) or wall-clock deadline (async part) exceeded
+  | 'HOOK_OOM' // the isolate hit its memory limit; it is re-created before the next call
+  | 'HOOK_STACK_OVERFLOW' // unbounded recursion
+  | 'HOOK_BAD_RESULT' // result is not JSON (cyclic, function, undefined), too large, or fails the output schema
+  | 'HOOK_HTTP_REFUSED' // http to a host not on the allow list, or a non-http(s) URL
+  | 'HOOK_HTTP_FAILED' // http request failed: network error, timeout or response larger than the cap
+  | 'HOOK_COOLING_DOWN' // the circuit breaker is open after repeated failures; the call was not attempted
+  | 'HOOK_CRASHED' // the sandbox process died while the call was in flight
+  | 'HOOK_DISPOSED'; // the hook was unloaded
+
+export const HOOK_ERROR_CODES: readonly HookErrorCode[] = [
+  'HOOK_COMPILE', 'HOOK_IMPORT_REFUSED', 'HOOK_LOAD', 'HOOK_THROW', 'HOOK_TIMEOUT', 'HOOK_OOM',
+  'HOOK_STACK_OVERFLOW', 'HOOK_BAD_RESULT', 'HOOK_HTTP_REFUSED', 'HOOK_HTTP_FAILED', 'HOOK_COOLING_DOWN',
+  'HOOK_CRASHED', 'HOOK_DISPOSED',
+];
+
+export interface HookErrorInit {
+  code: HookErrorCode;
+  message: string;
+  hook: string;
+  file: string;
+  line?: number;
+  column?: number;
+  /** Customer-side frames only ("at fn (file.ts:3:7)"), already mapped to the TypeScript source. */
+  frames?: string[];
+}
+
+export class HookError extends Error {
+  override name = 'HookError';
+  code: HookErrorCode;
+  hook: string;
+  /** The hook's displayName (e.g. 'need_registration.ts' or 'acme-pack@1.2.0/hooks/x.ts'). */
+  file: string;
+  line?: number;
+  column?: number;
+
+  constructor(init: HookErrorInit) {
+    super(init.message);
+    this.code = init.code;
+    this.hook = init.hook;
+    this.file = init.file;
+    if (init.line !== undefined) this.line = init.line;
+    if (init.column !== undefined) this.column = init.column;
+    // The stack shows the customer's frames only: host frames and host paths must never reach users.
+    const frames = init.frames ?? (init.line !== undefined ? [`    at ${this.where()}`] : []);
+    this.stack = [`${this.code}: ${this.message}`, ...frames].join('\n');
+  }
+
+  /** "file:line:col" (or just the file when the position is unknown). */
+  where(): string {
+    if (this.line === undefined) return this.file;
+    return `${this.file}:${this.line}${this.column !== undefined ? `:${this.column}` : ''}`;
+  }
+
+  /** One line for terminals and logs: "file:line:col CODE message". */
+  format(): string {
+    return `${this.where()} ${this.code} ${this.message}`;
+  }
+
+  toJSON(): { code: HookErrorCode; message: string; hook: string; file: string; line?: number; column?: number } {
+    return { code: this.code, message: this.message, hook: this.hook, file: this.file,
+      ...(this.line !== undefined ? { line: this.line } : {}), ...(this.column !== undefined ? { column: this.column } : {}) };
+  }
+
+  static fromJSON(value: { code: HookErrorCode; message: string; hook: string; file: string; line?: number; column?: number }): HookError {
+    return new HookError(value);
+  }
+}
+
+export function isHookError(value: unknown): value is HookError {
+  return value instanceof HookError;
+}

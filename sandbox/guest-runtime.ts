@@ -1,0 +1,186 @@
+// The JavaScript that runs INSIDE each hook's isolate, before the customer's bundle. It is the only
+// guest-side code the host trusts, so it captures every intrinsic it needs before customer code can
+// patch them, and it keeps the two host handles (the settle callback and the http reference) in its
+// closure: nothing isolated-vm-made is ever reachable from a global or from a value given to the hook.
+//
+// Why the guest does the (de)serialisation itself: the host must never receive a guest object (cycles,
+// getters, proxies, `__proto__` keys) or see guest errors cross the boundary as host errors (which
+// would carry host frames and lose non-Error throws). So the hook's input arrives as a JSON string,
+// the result leaves as a JSON string, and a throw leaves as a plain {kind,name,message,stack} record.
+
+/** Global the esbuild IIFE assigns the bundle's exports to (read once by init(), then cleared). */
+export const ENTRY_GLOBAL = '__callhookEntry';
+
+/** Source of the virtual 'callhook' module bundled into every hook. */
+export const CALLHOOK_MODULE_SOURCE = `const api = globalThis.__callhook;
+export const defineHook = api.defineHook;
+export const log = api.log;
+export const http = api.http;
+export const settings = api.settings;
+export default api;
+`;
+
+/** Globals removed before customer code runs: shared memory (Atomics.wait can block the thread that runs the
+ * isolate, and SharedArrayBuffer can be shared across calls) and WebAssembly (memory outside the JS heap). */
+export const REMOVED_GLOBALS = ['SharedArrayBuffer', 'Atomics', 'WebAssembly'];
+
+/** Limits the guest runtime enforces on what it sends back to the host. */
+export interface GuestConfig {
+  maxLogEntries: number;
+  maxLogChars: number;
+  maxResultChars: number;
+}
+
+/**
+ * Run with context.evalClosure: $0 = settle(id, envelope) sync Callback, $1 = Reference to the host's http
+ * function, $2 = settings JSON, $3 = GuestConfig JSON. Returns [init, call, takeLogs].
+ *
+ * Envelope (what every call returns or settles with): [status, payload, logs, droppedLogs] where status is
+ * 'ok' (payload = result JSON), 'bad' (payload = why the result is not acceptable), 'err' (payload = error
+ * record) or 'pending' (payload = call id; the envelope arrives later through settle).
+ */
+export const GUEST_PRELUDE = `'use strict';
+const settle = $0, httpRef = $1, cfg = JSON.parse($3), refApply = $1.apply;
+const G = globalThis;
+const stringify = JSON.stringify, parse = JSON.parse, freeze = Object.freeze, keys = Object.keys;
+const getOwn = Object.getOwnPropertyDescriptor, getProto = Object.getPrototypeOf, defineProp = Object.defineProperty;
+const reflectApply = Reflect.apply, PromiseCtor = Promise, promiseThen = Promise.prototype.then;
+const StringCtor = String, ErrorCtor = Error, WeakMapCtor = WeakMap;
+const weakGet = WeakMap.prototype.get, weakSet = WeakMap.prototype.set, arrayPush = Array.prototype.push;
+const strSlice = String.prototype.slice, strIncludes = String.prototype.includes;
+
+const deepFreeze = (v) => {
+  if (v !== null && typeof v === 'object') { freeze(v); for (const k of keys(v)) deepFreeze(v[k]); }
+  return v;
+};
+const settings = deepFreeze(parse($2));
+
+let logs = [];
+let dropped = 0;
+const cut = (s, n) => s.length > n ? reflectApply(strSlice, s, [0, n]) + '…' : s;
+const pushLog = (level, message, data) => {
+  if (logs.length >= cfg.maxLogEntries) { dropped++; return; }
+  let m;
+  try { m = typeof message === 'string' ? message : StringCtor(message); } catch { m = '[unprintable message]'; }
+  const entry = [level, cut(m, cfg.maxLogChars)];
+  if (data !== undefined) {
+    let d;
+    try { d = stringify(data); } catch { d = '"[data is not JSON]"'; }
+    if (d === undefined) d = '"[data is not JSON]"';
+    if (d.length > cfg.maxLogChars) d = '"[data too large]"';
+    entry[2] = d;
+  }
+  reflectApply(arrayPush, logs, [entry]);
+};
+const takeLogs = () => { const out = [logs, dropped]; logs = []; dropped = 0; return out; };
+const log = freeze({
+  debug: (m, d) => pushLog('debug', m, d), info: (m, d) => pushLog('info', m, d),
+  warn: (m, d) => pushLog('warn', m, d), error: (m, d) => pushLog('error', m, d),
+});
+
+// Errors raised by the host API carry a stable code; remembered privately so a hook cannot forge one.
+const apiErrors = new WeakMapCtor();
+class HttpError extends ErrorCtor {
+  constructor(code, message) { super(message); this.name = 'HttpError'; this.code = code; }
+}
+const request = async (options) => {
+  const o = typeof options === 'string' ? { url: options } : options;
+  if (o === null || typeof o !== 'object') throw new TypeError('http.request expects a URL or an options object');
+  const req = { url: StringCtor(o.url), method: o.method === undefined ? 'GET' : StringCtor(o.method), headers: {} };
+  if (o.headers !== undefined && o.headers !== null) for (const k of keys(o.headers)) req.headers[StringCtor(k).toLowerCase()] = StringCtor(o.headers[k]);
+  if (o.body !== undefined) {
+    if (typeof o.body === 'string') req.body = o.body;
+    else { req.body = stringify(o.body); if (req.headers['content-type'] === undefined) req.headers['content-type'] = 'application/json'; }
+  }
+  if (o.timeoutMs !== undefined) req.timeoutMs = +o.timeoutMs;
+  const env = await reflectApply(refApply, httpRef, [undefined, [stringify(req)], { arguments: { copy: true }, result: { copy: true, promise: true } }]);
+  if (env.ok) {
+    const res = parse(env.response);
+    res.json = () => parse(res.body);
+    return res;
+  }
+  const e = new HttpError(env.code, env.message);
+  reflectApply(weakSet, apiErrors, [e, env.code]);
+  throw e;
+};
+const http = freeze({
+  request,
+  get: (url, o) => request({ ...(o || {}), url, method: 'GET' }),
+  post: (url, body, o) => request({ ...(o || {}), url, method: 'POST', body }),
+});
+const defineHook = (hook, handler) => freeze({ hook, handler });
+defineProp(G, '__callhook', { value: freeze({ defineHook, log, http, settings }), configurable: true, writable: false, enumerable: false });
+G.console = freeze({ log: log.info, info: log.info, debug: log.debug, warn: log.warn, error: log.error, trace: log.debug });
+
+// Reads a property without running a getter (a thrown object may be hostile); proxies still run their
+// traps, which is guest code under the same CPU budget.
+const readData = (obj, key) => {
+  let o = obj;
+  for (let depth = 0; o !== null && depth < 32; depth++) {
+    const d = getOwn(o, key);
+    if (d !== undefined) return 'value' in d && typeof d.value === 'string' ? d.value : undefined;
+    o = getProto(o);
+  }
+  return undefined;
+};
+const describe = (e) => {
+  try {
+    if (e === null || (typeof e !== 'object' && typeof e !== 'function')) {
+      let shown;
+      try { shown = typeof e === 'string' ? stringify(e) : typeof e === 'symbol' ? 'a symbol' : StringCtor(e); } catch { shown = 'an unprintable value'; }
+      return { kind: 'nonerror', message: 'threw ' + typeof e + ' ' + cut(shown, 200) + ' instead of an Error' };
+    }
+    const name = readData(e, 'name'), message = readData(e, 'message'), stack = readData(e, 'stack');
+    if (message === undefined && stack === undefined) {
+      let shown;
+      try { shown = stringify(e); } catch { shown = undefined; }
+      return { kind: 'nonerror', message: 'threw a non-Error object' + (typeof shown === 'string' ? ' ' + cut(shown, 200) : '') };
+    }
+    const code = reflectApply(weakGet, apiErrors, [e]);
+    const overflow = name === 'RangeError' && typeof message === 'string' && reflectApply(strIncludes, message, ['Maximum call stack size exceeded']);
+    return { kind: code !== undefined ? 'api' : overflow ? 'stack' : 'error', code, name: name || 'Error', message: message || '', stack: stack || '' };
+  } catch {
+    return { kind: 'nonerror', message: 'threw a value that could not be read' };
+  }
+};
+
+const envelope = (status, payload) => { const out = takeLogs(); return [status, payload, out[0], out[1]]; };
+const finish = (value) => {
+  if (value === undefined) return envelope('bad', 'the hook returned undefined (return null to say "no value")');
+  let json;
+  try { json = stringify(value); } catch (e) { return envelope('bad', 'the result is not JSON: ' + describe(e).message); }
+  if (typeof json !== 'string') return envelope('bad', 'the result is not JSON (' + typeof value + ')');
+  if (json.length > cfg.maxResultChars) return envelope('bad', 'the result is ' + json.length + ' characters of JSON, more than the limit of ' + cfg.maxResultChars);
+  return envelope('ok', json);
+};
+
+let handler = null;
+const init = () => {
+  delete G.__callhook;
+  const mod = G.${ENTRY_GLOBAL};
+  G.${ENTRY_GLOBAL} = undefined;
+  const def = mod !== null && typeof mod === 'object' ? mod.default : undefined;
+  if (typeof def === 'function') { handler = def; return ['ok', null]; }
+  if (def !== null && typeof def === 'object' && typeof def.handler === 'function') {
+    if (typeof def.hook !== 'string' || def.hook === '') return ['bad', 'defineHook() needs the hook name as a non-empty string'];
+    handler = def.handler;
+    return ['ok', def.hook];
+  }
+  return ['bad', 'the hook file must "export default defineHook(name, handler)" or "export default function (input) {...}"'];
+};
+
+const call = (inputJson, id) => {
+  logs = []; dropped = 0;
+  let r;
+  try { r = handler(parse(inputJson)); } catch (e) { return envelope('err', describe(e)); }
+  let thenable;
+  try { thenable = r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function'; }
+  catch (e) { return envelope('err', describe(e)); }
+  if (!thenable) return finish(r);
+  const p = new PromiseCtor((resolve) => resolve(r));
+  reflectApply(promiseThen, p, [(v) => settle(id, finish(v)), (e) => settle(id, envelope('err', describe(e)))]);
+  return ['pending', id, null, 0];
+};
+
+return [init, call, takeLogs];
+`;

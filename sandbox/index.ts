@@ -1,0 +1,19 @@
+// Public API of the sandbox: compile customer TypeScript, load it into its own isolate, invoke it.
+// See docs/sandbox.md for limits, the host API seen by hooks and every error code.
+export { compileHook, displayNameFor, type CompiledHook, type HookSource } from './compile.js';
+export { HookError, HOOK_ERROR_CODES, isHookError, type HookErrorCode, type HookErrorInit } from './errors.js';
+export type { HookHttpPolicy } from './http.js';
+export type { BreakerSettings, HookHealth } from './breaker.js';
+export type { HookLogEntry, InvokeContext, InvokeOutcome, JsonValue, LoadOptions, LoadedHook, SandboxLimits } from './types.js';
+export { createSandboxHost, type SandboxHost, type SandboxHostOptions } from './host.js';
+export { DEFAULT_SANDBOX_SETTINGS, breakerFrom, limitsFrom, httpPolicyFrom, type SandboxSettings } from './settings.js';
+export { tryHook, type TryResult } from './try.js';
+
+import type { CompiledHook } from './compile.js';
+import { loadHookInline } from './inline-hook.js';
+import type { LoadOptions, LoadedHook } from './types.js';
+
+/** Loads a compiled hook into its own isolate in this process; rejects HookError HOOK_LOAD. */
+export function loadHook(compiled: CompiledHook, options: LoadOptions): Promise<LoadedHook> {
+  return loadHookInline(compiled, options);
+}

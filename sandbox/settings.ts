@@ -1,0 +1,37 @@
+// The `sandbox` settings section (types/settings/sandbox.schema.json) as a typed object, and the
+// conversions to the plain option objects the runtime takes. The settings loader (core/settings) applies
+// the schema's defaults; DEFAULT_SANDBOX_SETTINGS mirrors them for callers without a settings file.
+import type { BreakerSettings } from './breaker.js';
+import type { HookHttpPolicy } from './http.js';
+import type { SandboxLimits } from './types.js';
+
+export interface SandboxSettings {
+  isolation: 'process' | 'inline';
+  memory_mb: number;
+  cpu_ms_per_call: number;
+  wall_ms_per_call: number;
+  http: { timeout_ms: number; max_response_bytes: number };
+  circuit_breaker: { failure_threshold: number; cool_down_ms: number };
+}
+
+export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
+  isolation: 'process',
+  memory_mb: 32,
+  cpu_ms_per_call: 50,
+  wall_ms_per_call: 2000,
+  http: { timeout_ms: 1500, max_response_bytes: 1024 * 1024 },
+  circuit_breaker: { failure_threshold: 5, cool_down_ms: 30_000 },
+};
+
+export function limitsFrom(s: SandboxSettings): SandboxLimits {
+  return { memoryMb: s.memory_mb, cpuMsPerCall: s.cpu_ms_per_call, wallMsPerCall: s.wall_ms_per_call };
+}
+
+/** The http policy of one hook: the section's defaults plus the hosts allow-listed for that hook or pack. */
+export function httpPolicyFrom(s: SandboxSettings, allowHosts: string[]): HookHttpPolicy {
+  return { allowHosts, timeoutMs: s.http.timeout_ms, maxResponseBytes: s.http.max_response_bytes };
+}
+
+export function breakerFrom(s: SandboxSettings): BreakerSettings {
+  return { failureThreshold: s.circuit_breaker.failure_threshold, coolDownMs: s.circuit_breaker.cool_down_ms };
+}
