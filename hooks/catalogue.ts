@@ -98,7 +98,7 @@ const bitrixFinishParams = crmParams('Parameters of telephony.externalcall.finis
 
 const nonEmptyString = (description: string): JsonSchema => ({ type: 'string', minLength: 1, maxLength: 4096, description });
 
-function phoneHook(name: string, who: string): HookPointSpec {
+function phoneHook<N extends string>(name: N, who: string): HookPointSpec & { name: N } {
   return {
     name,
     summary: `Rewrite the ${who} number before the CRM sees it (format +7 / 8, prefixes). The result fills the Number's \`custom\`.`,
@@ -127,14 +127,14 @@ function phoneHook(name: string, who: string): HookPointSpec {
   };
 }
 
-function paramsHook(
-  name: string,
+function paramsHook<N extends string>(
+  name: N,
   crm: CrmFlavour,
   stages: readonly HookStage[],
   summary: string,
   params: JsonSchema,
   extra: Record<string, JsonSchema> = {},
-): HookPointSpec {
+): HookPointSpec & { name: N } {
   return {
     name,
     summary,
@@ -155,7 +155,7 @@ function paramsHook(
   };
 }
 
-function fieldsHook(name: string, target: 'entity' | 'activity', summary: string, targetSchema: JsonSchema): HookPointSpec {
+function fieldsHook<N extends string>(name: N, target: 'entity' | 'activity', summary: string, targetSchema: JsonSchema): HookPointSpec & { name: N } {
   const fields: JsonSchema = {
     type: 'object',
     description: 'CRM fields the connector will write (CRM REST names); only non-empty fields are written.',

@@ -63,3 +63,15 @@ test('types/hooks.d.ts and docs/hooks.md are what the generator produces from th
   for (const name of HOOK_POINT_NAMES) assert.ok(dts.includes(`  ${name}: { input:`), name);
   assert.match(dts, /export declare function defineHook<K extends HookName>/);
 });
+
+test('buildPointInput gives every point an input its schema accepts, with the client/employee sides by call type', async () => {
+  const { buildPointInput } = await import('../../hooks/inputs.js');
+  const { checkInput } = await import('../../hooks/validation.js');
+  const call = JSON.parse(readFileSync('test/fixtures/hooks/call-incoming.json', 'utf8')) as Record<string, never>;
+  for (const point of HOOK_POINT_NAMES) assert.equal(checkInput(point, buildPointInput(point, call)), null, point);
+  const client = buildPointInput('process_client_phone', call).number as { original: string };
+  const user = buildPointInput('process_user_phone', call).number as { original: string };
+  assert.equal(client.original, '+79001234567');
+  assert.equal(user.original, '201');
+  assert.equal(checkInput('need_registration', { call_full: call, call_stage: 'lunch' }) !== null, true);
+});
