@@ -27,6 +27,11 @@ export const commands: Record<string, CommandEntry> = {
     usage: 'callhook check [dir]',
     load: () => import('./check-command.js'),
   },
+  replay: {
+    summary: 'assemble a recorded CEL file (JSONL/CSV) into calls: a table, or --out calls.jsonl with call_full per call',
+    usage: 'callhook replay <file> [--settings settings.json] [--out calls.jsonl] [--stages]',
+    load: () => import('./replay-command.js'),
+  },
   version: {
     summary: 'print the version',
     usage: 'callhook version',

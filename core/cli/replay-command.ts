@@ -1,0 +1,199 @@
+// `callhook replay <file>`: assembles a recorded CEL file (JSON Lines or CSV, FreePBX column names)
+// into calls. With --out, one JSON line per finished call `{"linkedid", "call_full"}` (and with
+// --stages every stage event before it); without --out, a readable table on stdout.
+// Calls still open at the end of the file are finished as by the safety timeout and counted on stderr.
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { CallAssembler, CallsSettingsError, type CallFull, type CallsSettings, type FinishedCall, type NumberModel, type StageEvent } from '../cel/assembler/index.js';
+import { readCelFile } from '../cel/sources/index.js';
+import type { CelRow } from '../cel/row.js';
+import { NO_TIME } from '../cel/assembler/types.js';
+
+const USAGE = 'usage: callhook replay <file.jsonl|file.csv> [--settings settings.json] [--out calls.jsonl] [--stages]';
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { settings: { type: 'string' }, out: { type: 'string' }, stages: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    process.stderr.write(`callhook replay: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.positionals.length !== 1) {
+    process.stderr.write(`callhook replay: expected exactly one CEL file, got ${args.positionals.length}\n${USAGE}\n`);
+    return 2;
+  }
+  const file = args.positionals[0]!;
+
+  let calls: Partial<CallsSettings> = {};
+  if (args.values.settings !== undefined) {
+    const loaded = await loadCallsSettings(args.values.settings);
+    if (typeof loaded === 'string') {
+      process.stderr.write(`callhook replay: ${loaded}\n`);
+      return 1;
+    }
+    calls = loaded;
+  }
+
+  let assembler: CallAssembler;
+  const warnings = new Map<string, number>();
+  try {
+    assembler = new CallAssembler({
+      calls,
+      numbers: replayNumbers,
+      onWarning: (w) => {
+        warnings.set(w.code, (warnings.get(w.code) ?? 0) + 1);
+        if (w.code !== 'duplicate_row' && w.code !== 'out_of_order') process.stderr.write(`${file}: ${w.message}\n`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof CallsSettingsError) {
+      process.stderr.write(`callhook replay: ${args.values.settings ?? 'settings'}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  const rows: CelRow[] = [];
+  let badLines = 0;
+  try {
+    for await (const row of readCelFile(file, { onBadLine: ({ message }) => { badLines++; process.stderr.write(`${message}\n`); } })) rows.push(row);
+  } catch (error) {
+    process.stderr.write(`callhook replay: cannot read ${file}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  // A recorded file is usually in id order already; sorting (stable) makes a shuffled export equal to it.
+  rows.sort((a, b) => a.id - b.id);
+
+  const out = args.values.out === undefined ? undefined : createWriteStream(args.values.out);
+  const finished: FinishedCall[] = [];
+  const stageLines: StageEvent[] = [];
+  const write = async (text: string): Promise<void> => {
+    if (out !== undefined && !out.write(text)) await once(out, 'drain');
+  };
+  const drain = async (): Promise<void> => {
+    const stages = assembler.drainStages();
+    const done = assembler.drainFinished();
+    if (out === undefined) {
+      if (args.values.stages === true) stageLines.push(...stages);
+      finished.push(...done);
+      return;
+    }
+    if (args.values.stages === true) {
+      for (const s of stages) {
+        await write(`${JSON.stringify({ stage: s.stage, linkedid: s.linkedid, conversation_id: s.conversationId, row_id: s.atRowId, call_full: s.callFull })}\n`);
+      }
+    }
+    for (const c of done) await write(`${JSON.stringify({ linkedid: c.linkedid, call_full: c.callFull })}\n`);
+    finished.push(...done);
+  };
+
+  for (const row of rows) {
+    assembler.push(row);
+    if (assembler.stats.callsFinished > finished.length) await drain();
+  }
+  const open = assembler.stats.callsInProgress;
+  assembler.flush();
+  await drain();
+  if (out !== undefined) {
+    out.end();
+    await once(out, 'finish');
+  } else {
+    process.stdout.write(renderTable(finished, stageLines));
+  }
+
+  const s = assembler.stats;
+  const counted = [...warnings].map(([k, v]) => `${k} ${v}`).join(', ');
+  process.stderr.write(
+    `replayed ${s.rows} rows from ${file}: ${s.callsFinished} calls` +
+      (open > 0 ? ` (${open} without LINKEDID_END, finished at end of file)` : '') +
+      `; ignored ${s.ignored}, duplicates ${s.duplicates}, out of order ${s.outOfOrder}, bad extra ${s.badExtra}, bad lines ${badLines}` +
+      (counted !== '' ? ` [warnings: ${counted}]` : '') +
+      (out !== undefined ? `; wrote ${args.values.out}` : '') + '\n',
+  );
+  return 0;
+}
+
+/** Reads the `calls` section of a connector settings file; a string is an error message naming file and key. */
+async function loadCallsSettings(file: string): Promise<Partial<CallsSettings> | string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    return `${file}: ${(error as Error).message}`;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return `${file}: the settings file must hold a JSON object`;
+  const section = (parsed as Record<string, unknown>)['calls'];
+  if (section === undefined) return {};
+  if (section === null || typeof section !== 'object' || Array.isArray(section)) return `${file}: calls: must be an object`;
+  const calls = section as Record<string, unknown>;
+  for (const key of ['trunkChannelPatterns', 'trunkContexts', 'outboundContexts', 'localEndpointPatterns'] as const) {
+    const v = calls[key];
+    if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) return `${file}: calls.${key}: must be an array of strings`;
+  }
+  if (calls['detectOriginate'] !== undefined && typeof calls['detectOriginate'] !== 'boolean') return `${file}: calls.detectOriginate: must be true or false`;
+  if (calls['safetyTimeoutSeconds'] !== undefined && typeof calls['safetyTimeoutSeconds'] !== 'number') return `${file}: calls.safetyTimeoutSeconds: must be a number`;
+  if (calls['pbxTimeZone'] !== undefined && typeof calls['pbxTimeZone'] !== 'string') return `${file}: calls.pbxTimeZone: must be a string`;
+  const known = new Set(['trunkChannelPatterns', 'trunkContexts', 'outboundContexts', 'localEndpointPatterns', 'detectOriginate', 'safetyTimeoutSeconds', 'pbxTimeZone']);
+  const unknown = Object.keys(calls).find((k) => !known.has(k));
+  if (unknown !== undefined) return `${file}: calls.${unknown}: unknown setting`;
+  return calls as Partial<CallsSettings>;
+}
+
+/**
+ * Numbers as the replay shows them: the original text; 2–4 digits count as internal (the demo's
+ * extensions). The connector's configurable number model (prefixes, FMC) is core/numbers.
+ */
+const replayNumbers: NumberModel = {
+  build: (raw) => ({ base: raw.replace(/^\+/, ''), custom: '', is_local: /^\d{2,4}$/.test(raw), original: raw, variants: raw === '' ? [] : [raw.replace(/^\+/, '')] }),
+  isInternal: (raw) => /^\d{2,4}$/.test(raw),
+};
+
+function seconds(from: string, to: string): number | undefined {
+  if (from === NO_TIME || to === NO_TIME) return undefined;
+  const a = Date.parse(`${from.replace(' ', 'T')}Z`);
+  const b = Date.parse(`${to.replace(' ', 'T')}Z`);
+  return Number.isFinite(a) && Number.isFinite(b) ? Math.max(0, Math.round((b - a) / 1000)) : undefined;
+}
+
+function whoAnswered(f: CallFull): string {
+  const answered = Object.values(f.conversations).filter((c) => c.channel.was_answered)
+    .sort((a, b) => a.channel.answer_time.localeCompare(b.channel.answer_time));
+  if (answered.length === 0) return f.is_ivr ? '(IVR)' : '-';
+  const names = answered.map((c) => c.channel.to.original || c.channel.name);
+  return names.length > 1 ? `${names[0]!} → ${names[names.length - 1]!}` : names[0]!;
+}
+
+export function renderTable(calls: readonly FinishedCall[], stages: readonly StageEvent[] = []): string {
+  const header = ['time', 'type', 'from', 'to', 'answered by', 'result', 'duration'];
+  const body = calls.map((c) => {
+    const ch = c.callFull.channel;
+    const total = seconds(ch.start_time, ch.end_time);
+    const talk = seconds(ch.answer_time, ch.end_time);
+    const duration = total === undefined ? '-' : talk === undefined ? `${total}s` : `${total}s (talk ${talk}s)`;
+    return [ch.start_time, ch.type, ch.from.original || '-', ch.to.original || '-', whoAnswered(c.callFull),
+      String(c.callFull.result) + (c.complete === 'timeout' ? ' (timeout)' : ''), duration];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const lines = [line(header), line(widths.map((w) => '-'.repeat(w)))];
+  for (const [i, row] of body.entries()) {
+    lines.push(line(row));
+    const linkedid = calls[i]!.linkedid;
+    for (const s of stages.filter((x) => x.linkedid === linkedid)) {
+      const conv = s.callFull.conversations[s.conversationId];
+      lines.push(`    ${s.stage}${conv !== undefined ? ` ${conv.channel.to.original || conv.channel.name}` : ''} (row ${s.atRowId})`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
