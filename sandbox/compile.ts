@@ -100,7 +100,9 @@ export async function compileHook(source: HookSource): Promise<CompiledHook> {
       entryPoints: [path.resolve(source.file)],
       absWorkingDir: root,
       outfile: path.join(root, '__callhook_bundle.js'),
-      bundle: true, write: false, format: 'iife', globalName: ENTRY_GLOBAL, platform: 'neutral', target: 'es2022',
+      bundle: true, write: false, format: 'iife', globalName: `globalThis.${ENTRY_GLOBAL}`,
+      // Hook files are ES modules, so their code is strict (a write to the frozen settings throws).
+      banner: { js: '"use strict";' }, platform: 'neutral', target: 'es2022',
       sourcemap: 'external', sourcesContent: false, logLevel: 'silent', charset: 'utf8', mainFields: [], conditions: [],
       // A fixed tsconfig: a customer's tsconfig.json must not change how the host compiles (paths, jsx, decorators).
       tsconfigRaw: { compilerOptions: { target: 'es2022', useDefineForClassFields: true } },

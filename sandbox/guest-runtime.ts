@@ -158,7 +158,7 @@ let handler = null;
 const init = () => {
   delete G.__callhook;
   const mod = G.${ENTRY_GLOBAL};
-  G.${ENTRY_GLOBAL} = undefined;
+  delete G.${ENTRY_GLOBAL};
   const def = mod !== null && typeof mod === 'object' ? mod.default : undefined;
   if (typeof def === 'function') { handler = def; return ['ok', null]; }
   if (def !== null && typeof def === 'object' && typeof def.handler === 'function') {
@@ -177,8 +177,11 @@ const call = (inputJson, id) => {
   try { thenable = r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function'; }
   catch (e) { return envelope('err', describe(e)); }
   if (!thenable) return finish(r);
-  const p = new PromiseCtor((resolve) => resolve(r));
-  reflectApply(promiseThen, p, [(v) => settle(id, finish(v)), (e) => settle(id, envelope('err', describe(e)))]);
+  const onValue = (v) => settle(id, finish(v)), onError = (e) => settle(id, envelope('err', describe(e)));
+  // A native promise is observed with the captured then (the hook may have patched Promise.prototype.then);
+  // any other thenable is adopted, which runs its own then (guest code, under the wall-clock deadline).
+  try { reflectApply(promiseThen, r, [onValue, onError]); }
+  catch { reflectApply(promiseThen, new PromiseCtor((resolve) => resolve(r)), [onValue, onError]); }
   return ['pending', id, null, 0];
 };
 
