@@ -32,6 +32,11 @@ export const commands: Record<string, CommandEntry> = {
     usage: 'callhook replay <file> [--settings settings.json] [--out calls.jsonl] [--stages]',
     load: () => import('./replay-command.js'),
   },
+  try: {
+    summary: 'run one hook file in the sandbox and print its result, logs and timing (or the mapped error)',
+    usage: 'callhook try <hook.ts> --input <input.json> [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]',
+    load: () => import('./try-command.js'),
+  },
   version: {
     summary: 'print the version',
     usage: 'callhook version',
