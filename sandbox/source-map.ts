@@ -53,7 +53,8 @@ export class StackMapper {
       const pos = this.position(Number(m[3]), Number(m[4]));
       if (!pos) continue;
       first ??= pos;
-      const fn = m[1] && !m[1].startsWith('Object.') ? `${m[1]} ` : '';
+      // esbuild names anonymous default exports '<file>_default': not a name the customer wrote.
+      const fn = m[1] && !m[1].startsWith('Object.') && !/_default$/.test(m[1]) ? `${m[1]} ` : '';
       frames.push(fn ? `    at ${fn}(${pos.file}:${pos.line}:${pos.column})` : `    at ${pos.file}:${pos.line}:${pos.column}`);
       if (frames.length >= 20) break;
     }
