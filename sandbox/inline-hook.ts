@@ -10,7 +10,7 @@ import { CircuitBreaker, DEFAULT_BREAKER, type HookHealth } from './breaker.js';
 import type { CompiledHook } from './compile.js';
 import { HookError, type HookErrorCode } from './errors.js';
 import { GUEST_PRELUDE, REMOVED_GLOBALS, type GuestConfig } from './guest-runtime.js';
-import { performHttp, type HookHttpPolicy } from './http.js';
+import { performHttp, type HookHttpPolicy, type HttpEnvelope } from './http.js';
 import { StackMapper, bundleFilename } from './source-map.js';
 import type { HookLogEntry, InvokeContext, InvokeOutcome, JsonValue, LoadOptions, LoadedHook, SandboxLimits } from './types.js';
 import { checkOutput } from './validate.js';
@@ -53,6 +53,8 @@ export class InlineHook implements LoadedHook {
   #disposed = false;
   #seq = 0;
   #busy = false;
+  /** Id of the call in progress (null between calls). */
+  #activeId: number | null = null;
   readonly #waiters: (() => void)[] = [];
   readonly #settled = new Map<number, unknown>();
   readonly #pending = new Map<number, (env: unknown) => void>();
@@ -84,8 +86,7 @@ export class InlineHook implements LoadedHook {
       const context = isolate.createContextSync();
       context.evalSync(`for (const k of ${JSON.stringify(REMOVED_GLOBALS)}) delete globalThis[k];`);
       const settle = new ivm.Callback((id: unknown, env: unknown) => this.#onSettle(id, env));
-      const policy = this.#http;
-      const httpRef = new ivm.Reference((json: unknown) => performHttp(typeof json === 'string' ? json : '', policy));
+      const httpRef = new ivm.Reference((json: unknown) => this.#httpForActiveCall(json));
       const fns = context.evalClosureSync(GUEST_PRELUDE, [settle, httpRef, this.#settingsJson, JSON.stringify(GUEST_CONFIG)],
         { result: { reference: true }, filename: 'callhook:runtime' }) as ivm.Reference<unknown[]>;
       const init = fns.getSync(0, { reference: true }) as ivm.Reference<() => unknown>;
@@ -142,15 +143,32 @@ export class InlineHook implements LoadedHook {
       return this.#outcomeError(this.#error('HOOK_BAD_RESULT', ctx.hook, 'the input given to the hook is not JSON'), t0, [], false);
     }
     const id = ++this.#seq;
-    let env: unknown;
+    this.#activeId = id;
     try {
-      env = live.call.applySync(undefined, [inputJson, id], { timeout: this.#limits.cpuMsPerCall, result: { copy: true } });
-    } catch (error) {
-      return this.#syncFailure(error, live, ctx, t0);
+      let env: unknown;
+      try {
+        env = live.call.applySync(undefined, [inputJson, id], { timeout: this.#limits.cpuMsPerCall, result: { copy: true } });
+      } catch (error) {
+        return this.#syncFailure(error, live, ctx, t0);
+      }
+      if (isEnvelope(env) && env[0] === 'pending') env = await this.#awaitSettle(id, live, ctx, t0);
+      if (env instanceof HookError) return this.#outcomeError(env, t0, []);
+      return this.#finish(env, ctx, t0);
+    } finally {
+      this.#activeId = null;
     }
-    if (isEnvelope(env) && env[0] === 'pending') env = await this.#awaitSettle(id, live, ctx, t0);
-    if (env instanceof HookError) return this.#outcomeError(env, t0, []);
-    return this.#finish(env, ctx, t0);
+  }
+
+  /**
+   * http only serves the call in progress. A request started by a call that has finished (fire-and-forget)
+   * is never answered: answering would run guest code after the call, outside every budget, on the thread
+   * that owns the isolate, and the next applySync would wait for it.
+   */
+  #httpForActiveCall(json: unknown): Promise<HttpEnvelope> {
+    const id = this.#activeId;
+    const never = new Promise<HttpEnvelope>(() => {});
+    if (id === null) return never;
+    return performHttp(typeof json === 'string' ? json : '', this.#http).then((env) => (this.#activeId === id ? env : never));
   }
 
   #onSettle(id: unknown, env: unknown): void {

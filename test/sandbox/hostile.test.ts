@@ -245,6 +245,19 @@ const cases: Case[] = [
     extra: () => ({ http: { allowHosts: [server.host], timeoutMs: 150 } }), code: 'HOOK_HTTP_FAILED', message: /150 ms/,
   },
   {
+    name: 'fire-and-forget http whose continuation would spin after the call returned',
+    source: () => `import { http } from 'callhook';\nlet calls = 0;\nexport default () => { calls++; void http.get('${server.url}/slow').then(() => { for (;;) {} }); return calls; };`,
+    extra: () => ({ http: { allowHosts: [server.host] } }),
+    check: async (o, hook) => {
+      assert.ok(o.ok);
+      await new Promise((r) => setTimeout(r, 150)); // the response arrives; its continuation must never run
+      const next = await hook.invoke(null, { hook: 'h' });
+      assert.ok(next.ok, next.ok ? '' : next.error.format());
+      assert.equal(next.value, 2);
+    },
+  },
+  { name: 'timers do not exist', source: `export default () => new Promise((r) => setTimeout(r, 10));`, code: 'HOOK_THROW', message: /setTimeout is not defined/ },
+  {
     name: 'http refusal can be caught by the hook (it then decides)',
     source: `import { http } from 'callhook'; export default async () => { try { await http.get('http://evil.example/'); return 'no'; } catch (e) { return (e as { code: string }).code; } };`,
     check: (o) => { assert.ok(o.ok); assert.equal(o.value, 'HOOK_HTTP_REFUSED'); },
