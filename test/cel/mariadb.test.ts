@@ -319,3 +319,32 @@ test('state store: creates its own database, saves cursor and pending rows atomi
     await other.close();
   }
 });
+
+test('a large backlog is streamed; a connection killed mid-stream resumes after the last row handed over', async (t) => {
+  if (skip) return t.skip(skip);
+  const conn = root as mysql.Connection;
+  const db = await freshDatabase('celsrc_backlog');
+  await conn.query(freepbxCelDdl(db));
+  const total = 60_000;
+  await conn.query(`INSERT INTO \`${db}\`.cel (id, eventtype, eventtime, cid_name, cid_num, cid_ani, cid_rdnis, cid_dnid, exten, context, channame, appname, appdata, amaflags, accountcode, uniqueid, linkedid, peer, userdeftype, extra)
+    SELECT seq, 'CHAN_START', '2026-11-24 06:00:00', 'Alice', '200', '', '', '', '201', 'from-internal', CONCAT('PJSIP/200-', seq), '', '', 3, '', CONCAT('1795500000.', seq), CONCAT('1795500000.', seq), '', '', '' FROM test.seq_1_to_${total}`);
+  const events: CelSourceEvent[] = [];
+  const source = createMariaDbSource({ ...DB, database: db, batchSize: 500, pollMinMs: 20, retryMinMs: 20, onEvent: (e) => events.push(e) });
+  const controller = new AbortController();
+  const ids: number[] = [];
+  let killed = false;
+  for await (const batch of source.batches(controller.signal)) {
+    for (const row of batch) ids.push(row.id);
+    if (!killed && ids.length >= 5000) {
+      killed = true;
+      await conn.query(`KILL CONNECTION ${source.connectionId}`);
+    }
+    if (ids.length >= total) break;
+  }
+  await source.close();
+  assert.ok(killed);
+  assert.equal(ids.length, total, 'every row exactly once');
+  assert.ok(ids.every((id, i) => id === i + 1), 'in id order, no gap, no repeat');
+  assert.ok(events.some((e) => e.code === 'CEL_CONNECTION_LOST'), 'the kill was noticed and reported');
+  assert.equal(source.stats.rowsRead, total);
+});

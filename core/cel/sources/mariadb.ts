@@ -4,7 +4,9 @@
 // on a live server (connection killed, server restart, table dropped or recreated) is reported
 // through onEvent and retried with backoff; batches() never throws because of it.
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
+import { createConnection as createCoreConnection, type Connection as CoreConnection } from 'mysql2';
 import { CEL_COLUMNS, type CelRow } from '../row.js';
 import {
   emptyStats, type CelBatchOptions, type CelSource, type CelSourceEvent, type CelSourceEventHandler, type CelSourceStats,
@@ -26,7 +28,10 @@ export interface MariaDbSourceOptions extends MariaDbConnectionOptions {
   table?: string;
   /** CEL field → column name where the table differs, e.g. `{ "extra": "eventextra" }`; `id` may be aliased too. */
   columnAliases?: Partial<Record<CelColumn | 'id', string>>;
-  /** Rows per query (default 5000; larger pages read faster when catching up, see bench/cel-ingest). */
+  /**
+   * Rows per query and per batch (default 1000). A backlog is streamed in batches of this size; larger
+   * batches keep more rows alive at once and were slower in bench/cel-ingest (GC promotion).
+   */
   batchSize?: number;
   /** Poll interval right after rows arrived (default 250 ms); doubles on each empty poll up to pollMaxMs (default 5000 ms). */
   pollMinMs?: number;
@@ -63,7 +68,11 @@ const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integ
 
 /** What discovery learned: the SELECT to run (its result rows are CelRows) and what the table lacks. */
 interface QueryPlan {
+  /** One page: `id > ? ORDER BY id LIMIT ?`. */
   sql: string;
+  /** A backlog range, streamed: `id > ? AND id <= ? ORDER BY id`. */
+  rangeSql: string;
+  maxIdSql: string;
   missing: string[];
   createTime: string | null;
   /** @@auto_increment_increment: ids of consecutive inserts differ by this (1 unless Galera-style clusters). */
@@ -113,7 +122,7 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
   const port = options.port ?? 3306;
   const database = options.database ?? 'asteriskcdrdb';
   const table = options.table ?? 'cel';
-  const batchSize = Math.max(1, options.batchSize ?? 5000);
+  const batchSize = Math.max(1, options.batchSize ?? 1000);
   const pollMinMs = options.pollMinMs ?? 250;
   const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 5000);
   const retryMinMs = options.retryMinMs ?? 500;
@@ -122,8 +131,14 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
   const aliases = options.columnAliases ?? {};
   const stats = emptyStats();
   let missingColumns: string[] = [];
-  let connection: mysql.Connection | undefined;
+  /** The promise API for small queries and the core connection for streaming, over one socket. */
+  let connection: { conn: mysql.Connection; core: CoreConnection } | undefined;
   let closed = false;
+  /**
+   * The backlog stream being read, if any. mysql2 reports a fatal connection error (KILL, restart) on
+   * the connection, not to a streaming query without callback, so the 'error' handler ends it.
+   */
+  let activeStream: Readable | undefined;
   /** Set when the server dropped an idle connection (KILL, restart); reported before reconnecting. */
   let lostReason: string | undefined;
   const warnedOnce = new Set<string>();
@@ -136,8 +151,8 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
     }
   };
 
-  async function connect(): Promise<mysql.Connection> {
-    const conn = await mysql.createConnection({
+  async function connect(): Promise<{ conn: mysql.Connection; core: CoreConnection }> {
+    const core = createCoreConnection({
       host, port, user: options.user ?? 'root', password: options.password ?? '',
       // Strings exactly as stored: no time-zone shifting of eventtime, which is PBX local time.
       dateStrings: true,
@@ -145,19 +160,26 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
       connectTimeout: 10_000,
     });
     // Without a listener a fatal error on an idle connection would be an uncaught 'error' event.
-    conn.on('error', (error: Error) => {
-      if (connection !== conn) return;
+    core.on('error', (error: Error) => {
+      if (connection?.core !== core) return;
       connection = undefined;
-      lostReason = error.message;
-      conn.destroy();
+      core.destroy();
+      if (activeStream !== undefined) activeStream.destroy(error); // thrown where the stream is read
+      else lostReason = error.message;
     });
-    return conn;
+    try {
+      await new Promise<void>((resolve, reject) => core.connect((error) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      core.destroy();
+      throw error;
+    }
+    return { conn: core.promise(), core };
   }
 
   function dropConnection(): void {
-    const conn = connection;
+    const link = connection;
     connection = undefined;
-    conn?.destroy();
+    link?.core.destroy();
   }
 
   async function discover(conn: mysql.Connection): Promise<QueryPlan> {
@@ -198,6 +220,8 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
     const from = `${mysql.escapeId(database)}.${mysql.escapeId(table)}`;
     return {
       sql: `SELECT ${selected.join(', ')} FROM ${from} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`,
+      rangeSql: `SELECT ${selected.join(', ')} FROM ${from} WHERE ${id} > ? AND ${id} <= ? ORDER BY ${id}`,
+      maxIdSql: `SELECT MAX(${id}) AS maxId FROM ${from}`,
       missing, idStep: Number.isSafeInteger(step) && step > 0 ? step : 1, createTime: created === null || created === undefined ? null : String(created),
     };
   }
@@ -225,14 +249,21 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
     /** First time each tail gap (keyed by the missing id) was seen. */
     const gaps = new Map<number, number>();
     /**
-     * While catching up (full batches), the next query is sent as soon as a batch arrives, so the
-     * server reads it while we convert and the consumer works: this keeps paging close to the speed
-     * of one streaming SELECT.
+     * While catching up, the next page is requested as soon as one arrives, so the server reads it
+     * while the consumer works.
      */
     let prefetched: { cursor: number; result: Promise<CelRow[]> } | undefined;
+    /** A backlog much larger than a page (after downtime, first start) is streamed up to this id. */
+    let streamTo: number | undefined;
     const query = (conn: mysql.Connection, sql: string, after: number): Promise<CelRow[]> =>
       conn.query(sql, [after, batchSize]).then(([result]) => result as unknown as CelRow[]);
     const stopped = (): boolean => closed || signal?.aborted === true;
+    const handOver = (rows: CelRow[]): CelRow[] => {
+      cursor = (rows[rows.length - 1] as CelRow).id;
+      stats.rowsRead += rows.length;
+      stats.batches++;
+      return rows;
+    };
     try {
       while (!stopped()) {
         let accepted: CelRow[] = [];
@@ -248,34 +279,52 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
             connection = await connect();
             report({ level: 'info', code: 'CEL_CONNECTED', message: `connected to ${host}:${port}, reading ${database}.${table} after id ${cursor}` });
           }
-          const conn = connection;
+          const { conn, core } = connection;
           if (plan === undefined) {
+            streamTo = undefined;
             plan = await discover(conn);
             announce(plan);
             cursor = await checkCursor(conn, plan, cursor, lastCreateTime);
             lastCreateTime = plan.createTime;
           }
           const current = plan;
+          if (streamTo !== undefined) {
+            // One streaming SELECT over the backlog: as fast as a plain read. Its end stays a page
+            // below the newest id, so uncommitted inserts (gaps) are left to the paged tail below.
+            const upTo = streamTo;
+            streamTo = undefined;
+            for await (const batch of streamRange(core, current.rangeSql, cursor, upTo)) {
+              yield handOver(batch);
+              if (stopped()) break;
+            }
+            retryWait = retryMinMs;
+            continue;
+          }
           const values = prefetched?.cursor === cursor ? await prefetched.result : await query(conn, current.sql, cursor);
           prefetched = undefined;
-          if (values.length === batchSize) {
-            const next = (values[values.length - 1] as CelRow).id;
-            prefetched = { cursor: next, result: query(conn, current.sql, next) };
-            prefetched.result.catch(() => undefined); // awaited (and handled) on the next turn, or discarded
-          }
           retryWait = retryMinMs;
+          if (values.length === batchSize) {
+            const last = (values[values.length - 1] as CelRow).id;
+            const [maxRows] = await conn.query(current.maxIdSql);
+            const maxId = Number((maxRows as Array<{ maxId: unknown }>)[0]?.maxId ?? 0);
+            if (maxId - last > 4 * batchSize) streamTo = maxId - batchSize;
+            else {
+              prefetched = { cursor: last, result: query(conn, current.sql, last) };
+              prefetched.result.catch(() => undefined); // awaited (and handled) on the next turn, or discarded
+            }
+          }
           if (values.length === 0) {
             stats.emptyPolls++;
             wait = pollWait;
             pollWait = Math.min(pollWait * 2, pollMaxMs);
           } else {
             pollWait = pollMinMs;
-            const rows = values;
-            accepted = values.length < batchSize && cursor > 0 ? cutAtFreshGap(rows, cursor, gaps, current.idStep) : rows;
+            accepted = values.length < batchSize && cursor > 0 ? cutAtFreshGap(values, cursor, gaps, current.idStep) : values;
             if (accepted.length === 0) wait = Math.min(pollMinMs, 100);
           }
         } catch (error) {
           prefetched = undefined;
+          streamTo = undefined;
           if (stopped()) break;
           stats.retries++;
           wait = retryWait;
@@ -286,10 +335,7 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
           report({ level: 'error', code: failure.code, message: `${failure.message}; retrying in ${wait} ms`, retryInMs: wait });
         }
         if (accepted.length > 0) {
-          cursor = (accepted[accepted.length - 1] as CelRow).id;
-          stats.rowsRead += accepted.length;
-          stats.batches++;
-          yield accepted;
+          yield handOver(accepted);
         } else if (wait > 0) {
           await sleep(wait, signal);
         }
@@ -300,14 +346,76 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
   }
 
   /**
+   * Streams `after < id <= upTo` in batches. Rows are collected from 'data' events (an async iterator
+   * over the stream would cost a promise per row); at most two batches are buffered before the
+   * stream, and with it the socket, is paused. A stream left early leaves the connection unusable,
+   * so it is dropped.
+   */
+  async function* streamRange(core: CoreConnection, sql: string, after: number, upTo: number): AsyncGenerator<CelRow[]> {
+    const stream = core.query(sql, [after, upTo]).stream({ highWaterMark: batchSize });
+    activeStream = stream;
+    const ready: CelRow[][] = [];
+    let batch: CelRow[] = [];
+    let ended = false;
+    let failure: { error: unknown } | undefined;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const resolve = wake;
+      wake = undefined;
+      resolve?.();
+    };
+    stream.on('data', (row: CelRow) => {
+      batch.push(row);
+      if (batch.length < batchSize) return;
+      ready.push(batch);
+      batch = [];
+      if (ready.length >= 2) stream.pause();
+      notify();
+    });
+    stream.on('end', () => {
+      ended = true;
+      notify();
+    });
+    stream.on('error', (error: unknown) => {
+      failure ??= { error };
+      notify();
+    });
+    let completed = false;
+    try {
+      for (;;) {
+        const next = ready.shift();
+        if (next !== undefined) {
+          if (stream.isPaused() && ready.length < 2) stream.resume();
+          yield next;
+          continue;
+        }
+        if (failure !== undefined) throw failure.error; // rows received before the failure were handed over
+        if (ended) {
+          completed = true;
+          if (batch.length > 0) yield batch;
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      activeStream = undefined;
+      if (!completed) {
+        stream.destroy();
+        dropConnection();
+      }
+    }
+  }
+
+  /**
    * A table whose newest id is below our cursor, or whose creation time changed while we ran, was
    * dropped/recreated or truncated: its new rows restart at low ids, so reading must restart at 0.
    */
   async function checkCursor(conn: mysql.Connection, plan: QueryPlan, cursor: number, lastCreateTime: string | null | undefined): Promise<number> {
     if (cursor <= 0) return cursor;
     const recreated = lastCreateTime !== undefined && plan.createTime !== lastCreateTime;
-    const id = mysql.escapeId(aliases.id ?? 'id');
-    const [maxRows] = await conn.query(`SELECT MAX(${id}) AS maxId FROM ${mysql.escapeId(database)}.${mysql.escapeId(table)}`);
+    const [maxRows] = await conn.query(plan.maxIdSql);
     const maxId = (maxRows as Array<{ maxId: unknown }>)[0]?.maxId;
     const highest = maxId === null || maxId === undefined ? 0 : Number(maxId);
     if (recreated || highest < cursor) {
@@ -362,7 +470,7 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
       return missingColumns;
     },
     get connectionId() {
-      return connection?.threadId;
+      return connection?.core.threadId;
     },
     batches,
     async close() {
