@@ -7,6 +7,7 @@ import path from 'node:path';
 import { CEL_COLUMNS, type CelRow } from '../../core/cel/row.js';
 import {
   CelParseError, createReplaySource, parseCelJsonLine, parseCsv, readCelFile, CsvParser, type CelSourceEvent,
+  createCelSource, DEFAULT_CEL_SETTINGS,
 } from '../../core/cel/sources/index.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'cel-sources');
@@ -165,3 +166,24 @@ test('the recorded file written as CSV replays to exactly the same rows as the J
 test('a missing file is an error the caller sees (not a silent empty replay)', async () => {
   await assert.rejects(collect(readCelFile('/nonexistent/cel.jsonl')), /ENOENT/);
 });
+
+test('cel settings: the schema defaults equal DEFAULT_CEL_SETTINGS, and the defaults give a replay source', async () => {
+  const schema = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', 'types', 'settings', 'cel.schema.json'), 'utf8')) as SchemaNode;
+  assert.deepEqual(defaultsOf(schema), DEFAULT_CEL_SETTINGS);
+  const source = createCelSource(DEFAULT_CEL_SETTINGS);
+  assert.equal(source.description, 'replay examples/cel/demo.jsonl');
+  const live = createCelSource({ ...DEFAULT_CEL_SETTINGS, source: 'mariadb', mariadb: { ...DEFAULT_CEL_SETTINGS.mariadb, password: 'pw-should-not-show' } });
+  assert.equal(live.description, 'mariadb 127.0.0.1:3306 asteriskcdrdb.cel');
+  await live.close();
+});
+
+interface SchemaNode { type?: string; default?: unknown; properties?: Record<string, SchemaNode> }
+/** Builds the value the settings loader would produce from an empty section: every key's default. */
+function defaultsOf(node: SchemaNode): unknown {
+  if (node.type === 'object' && node.properties) {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(node.properties)) out[key] = defaultsOf(child);
+    return out;
+  }
+  return node.default;
+}

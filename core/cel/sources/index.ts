@@ -11,3 +11,4 @@ export {
   createMariaDbStateStore, createMemoryStateStore, CelStateError,
   type StateStore, type CelState, type MariaDbStateStoreOptions,
 } from './state-store.js';
+export { createCelSource, createCelStateStore, DEFAULT_CEL_SETTINGS, type CelSettings } from './from-settings.js';
