@@ -7,7 +7,8 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CallAssembler, type FinishedCall, type StageEvent } from '../../core/cel/assembler/index.js';
 import { runIngest } from '../../core/cel/ingest.js';
-import { createMemoryStateStore, createReplaySource } from '../../core/cel/sources/index.js';
+import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource } from '../../core/cel/sources/index.js';
+import type { CelRow } from '../../core/cel/row.js';
 import { testNumbers } from '../fixtures/cel-sources/numbers.js';
 
 const files = [
@@ -67,4 +68,50 @@ for (const file of files) {
     }
     assert.equal(restarts, totalBatches - 1, 'stopped and restarted at every batch boundary');
   });
+}
+
+test('a live run finishes a call that never gets LINKEDID_END by the safety timeout while the source is idle, and saves that', async () => {
+  const rows = (await collectRows('/work/shared/data/cel-asterisk22-local.jsonl')).filter((r) => r.linkedid === '1795500122.54' && r.eventtype !== 'LINKEDID_END');
+  assert.ok(rows.length > 5);
+  const controller = new AbortController();
+  // A live-like source: one batch, then nothing until stopped (as an idle PBX table).
+  const source: CelSource = {
+    description: 'test live source',
+    stats: emptyStats(),
+    async close() {},
+    async *batches(signal?: AbortSignal) {
+      yield rows;
+      // Like the MariaDB source's poll timer, keep the process alive until stopped.
+      const poll = setInterval(() => undefined, 50);
+      await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+      clearInterval(poll);
+    },
+  };
+  const store = createMemoryStateStore();
+  const lastMs = Date.parse(`${(rows[rows.length - 1] as CelRow).eventtime.replace(' ', 'T')}Z`);
+  let clock = lastMs + 1000; // just after the last row: not expired yet
+  const finished: FinishedCall[] = [];
+  const run = runIngest({
+    source, assembler: new CallAssembler({ calls: { safetyTimeoutSeconds: 60, pbxTimeZone: 'UTC' }, numbers: testNumbers }), store,
+    signal: controller.signal, expire: { everyMs: 20, now: () => clock },
+    onFinished: (calls) => {
+      finished.push(...calls);
+      controller.abort();
+    },
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(finished.length, 0, 'not expired before the timeout');
+  assert.ok((await store.load()).pendingRows.length === rows.length, 'its rows are kept as pending');
+  clock = lastMs + 61_000;
+  const result = await run;
+  assert.equal(result.stopped, 'aborted');
+  assert.equal(finished.length, 1);
+  assert.equal(finished[0]?.complete, 'timeout');
+  assert.deepEqual((await store.load()).pendingRows, [], 'the expired call is no longer pending');
+});
+
+async function collectRows(file: string): Promise<CelRow[]> {
+  const out: CelRow[] = [];
+  for await (const batch of createReplaySource({ path: file }).batches()) out.push(...batch);
+  return out;
 }
