@@ -348,3 +348,19 @@ test('a large backlog is streamed; a connection killed mid-stream resumes after 
   assert.ok(events.some((e) => e.code === 'CEL_CONNECTION_LOST'), 'the kill was noticed and reported');
   assert.equal(source.stats.rowsRead, total);
 });
+
+test('close() ends a reader that is waiting between polls at once', async (t) => {
+  if (skip) return t.skip(skip);
+  const conn = root as mysql.Connection;
+  const db = await freshDatabase('celsrc_close');
+  await conn.query(freepbxCelDdl(db));
+  const source = createMariaDbSource({ ...DB, database: db, pollMinMs: 30_000, pollMaxMs: 30_000 });
+  const done = (async () => {
+    for await (const _ of source.batches()) { /* the table is empty */ }
+  })();
+  await waitFor('the first (empty) poll', () => source.stats.emptyPolls >= 1);
+  const started = Date.now();
+  await source.close();
+  await done;
+  assert.ok(Date.now() - started < 2000, `ended ${Date.now() - started} ms after close(), not after the 30 s poll wait`);
+});

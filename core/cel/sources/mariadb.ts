@@ -134,6 +134,8 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
   /** The promise API for small queries and the core connection for streaming, over one socket. */
   let connection: { conn: mysql.Connection; core: CoreConnection } | undefined;
   let closed = false;
+  /** close() also cuts a poll or retry wait short. */
+  const closing = new AbortController();
   /**
    * The backlog stream being read, if any. mysql2 reports a fatal connection error (KILL, restart) on
    * the connection, not to a streaming query without callback, so the 'error' handler ends it.
@@ -337,7 +339,7 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
         if (accepted.length > 0) {
           yield handOver(accepted);
         } else if (wait > 0) {
-          await sleep(wait, signal);
+          await sleep(wait, signal ? AbortSignal.any([signal, closing.signal]) : closing.signal);
         }
       }
     } finally {
@@ -475,6 +477,7 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
     batches,
     async close() {
       closed = true;
+      closing.abort();
       dropConnection();
     },
   };
