@@ -31,11 +31,12 @@ export class ActiveHook {
     readonly contentHash: string,
     readonly loaded: LoadedHookLike,
     private readonly onDisposeError: (err: unknown) => void,
-  ) {}
-
-  get source(): string {
-    return this.id.origin.kind === 'pack' ? `${this.id.origin.name}@${this.id.origin.version}` : 'file';
+  ) {
+    this.source = id.origin.kind === 'pack' ? `${id.origin.name}@${id.origin.version}` : 'file';
   }
+
+  /** 'file' or '<pack>@<version>' (shown in traces and status). */
+  readonly source: string;
 
   acquire(): void {
     this.inflight++;

@@ -4,6 +4,7 @@
 // honours the same contract (e.g. the sandbox in 'inline' isolation), and the host never reaches into
 // isolate internals.
 import type { Logger } from 'pino';
+import { createSandboxHost } from '../sandbox/index.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -58,15 +59,9 @@ export interface HookEngine {
   close(): Promise<void>;
 }
 
-/** The production engine: the sandbox area's isolated-vm host. */
-export async function createDefaultEngine(isolation: 'process' | 'inline', logger: Logger): Promise<HookEngine> {
-  // Imported by a computed specifier so the hook host type-checks and unit-tests even in a checkout
-  // where the sandbox area is absent; the result is narrowed to the contract above.
-  const specifier = '../sandbox/index.js';
-  const sandbox: unknown = await import(specifier);
-  const create = (sandbox as { createSandboxHost?: unknown }).createSandboxHost;
-  if (typeof create !== 'function') throw new Error('sandbox/index.js does not export createSandboxHost');
-  return (create as (opts: { isolation: 'process' | 'inline'; logger: Logger }) => HookEngine)({ isolation, logger });
+/** The production engine: the sandbox area's isolated-vm host ('process' = supervised child process). */
+export function createDefaultEngine(isolation: 'process' | 'inline', logger: Logger): HookEngine {
+  return createSandboxHost({ isolation, logger });
 }
 
 /** Reads a sandbox error (or anything thrown) into the host's error shape, never exposing host stacks. */

@@ -657,7 +657,7 @@ class Host implements HookHost {
 /** Creates a host, loads packs and the folder, and (unless `watch: false`) starts watching. */
 export async function createHookHost(options: HookHostOptions): Promise<HookHost> {
   const logger = options.logger ?? createLogger({ level: 'warn' });
-  const engine = options.engine ?? (await createDefaultEngine(options.isolation ?? 'process', logger));
+  const engine = options.engine ?? createDefaultEngine(options.isolation ?? 'process', logger);
   const host = new Host({ ...options, logger }, engine, options.engine === undefined);
   try {
     await host.start();

@@ -151,6 +151,10 @@ export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContex
     } else if (!outcome.ok && outcome.error.code === 'HOOK_COOLING_DOWN') {
       // The sandbox's circuit breaker opened between our health check and the call: a skip, not a new failure.
       return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
+    } else if (!outcome.ok && spec.kind === 'parallel' && outcome.error.code === 'HOOK_BAD_RESULT') {
+      // Results of parallel points are ignored by contract, so returning nothing (undefined) or a
+      // non-JSON value is not a failure there.
+      run = { kind: 'ok', value: null, durationMs };
     } else if (!outcome.ok) {
       const e = outcome.error;
       const where: { line?: number; column?: number } = {};
@@ -185,10 +189,12 @@ function baseCallTrace(hook: ActiveHook, saw: JsonValue): Omit<HookCallTrace, 'o
 }
 
 function callTrace(hook: ActiveHook, saw: JsonValue, run: HookRun, fallbackDetail: string): HookCallTrace {
+  if (run.kind === 'ok') {
+    // the hot path: no intermediate object
+    return { hook: hook.id.displayName, source: hook.source, contentHash: hook.contentHash, saw, outcome: 'ok', output: run.value, durationMs: run.durationMs };
+  }
   const base = baseCallTrace(hook, saw);
   switch (run.kind) {
-    case 'ok':
-      return { ...base, outcome: 'ok', output: run.value, durationMs: run.durationMs };
     case 'cancelled':
       return { ...base, outcome: 'cancelled', output: run.value, durationMs: run.durationMs };
     case 'failed':
@@ -342,7 +348,7 @@ export async function runPointWith(args: PointRunArgs): Promise<PointResult> {
     generation: args.generation,
     startedAt: startedAt.toISOString(),
     durationMs: round(performance.now() - started),
-    inputDigest: digest(input),
+    inputDigest: '',
     input,
     hooks: result.calls,
     value: result.value,
@@ -350,5 +356,9 @@ export async function runPointWith(args: PointRunArgs): Promise<PointResult> {
     cancelledBy: result.cancelledBy,
     defaultApplied,
   };
+  // The digest costs more than the rest of a trivial invocation (hashing a 5 KB call): computed only
+  // when someone reads or serialises the trace.
+  let cachedDigest: string | undefined;
+  Object.defineProperty(trace, 'inputDigest', { enumerable: true, get: () => (cachedDigest ??= digest(input)) });
   return { value: result.value, cancelled: result.cancelled, trace };
 }

@@ -35,7 +35,7 @@ export async function vimSave(dir: string, name: string, source: string): Promis
 }
 
 export async function startHost(dir: string, extra: Partial<HookHostOptions> = {}): Promise<HookHost> {
-  return createHookHost({ folder: dir, debounceMs: 25, logger: silent, drainDeadlineMs: 5000, ...extra });
+  return createHookHost({ folder: dir, debounceMs: 25, logger: silent, isolation: 'inline', drainDeadlineMs: 5000, ...extra });
 }
 
 /** Polls the host's status until `predicate` holds (reloads are asynchronous by design). */
@@ -44,7 +44,13 @@ export async function waitForStatus(host: HookHost, predicate: (s: HookStatus[])
   for (;;) {
     await host.whenIdle();
     const s = host.status();
-    if (predicate(s)) return s;
+    let ok = false;
+    try {
+      ok = predicate(s);
+    } catch {
+      ok = false; // e.g. the hook has no status entry yet
+    }
+    if (ok) return s;
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}\nstatus: ${JSON.stringify(s, null, 1)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
