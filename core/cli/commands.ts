@@ -34,7 +34,7 @@ export const commands: Record<string, CommandEntry> = {
   },
   try: {
     summary: 'run one hook file in the sandbox and print its result, logs and timing (or the mapped error)',
-    usage: 'callhook try <hook.ts> --input <input.json> [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]',
+    usage: 'callhook try <hook.ts> (--input <input.json> | --call <call_full.json> [--stage STAGE]) [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]',
     load: () => import('./try-command.js'),
   },
   version: {

@@ -6,8 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
 import { tryHook, type JsonValue, type TryResult } from '../../sandbox/index.js';
+import { judge, planFromCall, type CallTryPlan } from '../../hooks/try-call.js';
 
-const USAGE = 'usage: callhook try <hook.ts> --input <input.json> [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]';
+const USAGE = 'usage: callhook try <hook.ts> (--input <input.json> | --call <call_full.json> [--stage STAGE]) [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -17,6 +18,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         input: { type: 'string' }, hook: { type: 'string' }, root: { type: 'string' },
         'allow-host': { type: 'string', multiple: true }, 'settings-json': { type: 'string' }, json: { type: 'boolean' },
+        call: { type: 'string' }, stage: { type: 'string' },
       },
     });
   } catch (error) {
@@ -24,26 +26,37 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const [file, ...extra] = parsed.positionals;
-  if (!file || extra.length > 0 || !parsed.values.input) {
+  if (!file || extra.length > 0 || !parsed.values.input === !parsed.values.call) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   let input: JsonValue;
   let hookSettings: JsonValue = {};
+  // --call: the hook host builds the point's catalogue input from a call_full (hooks/try-call.ts).
+  let plan: CallTryPlan | null = null;
   try {
-    input = JSON.parse(await readFile(parsed.values.input, 'utf8')) as JsonValue;
+    if (parsed.values.call) {
+      plan = await planFromCall(file, parsed.values.call, { ...(parsed.values.stage ? { stage: parsed.values.stage } : {}), ...(parsed.values.hook ? { hook: parsed.values.hook } : {}) });
+      input = plan.input;
+    } else input = JSON.parse(await readFile(parsed.values.input ?? '', 'utf8')) as JsonValue;
     if (parsed.values['settings-json']) hookSettings = JSON.parse(parsed.values['settings-json']) as JsonValue;
   } catch (error) {
-    process.stderr.write(`callhook try: cannot read ${parsed.values.input}: ${error instanceof Error ? error.message : String(error)}\n`);
+    const why = error instanceof Error ? error.message : String(error);
+    process.stderr.write(parsed.values.call ? `callhook try: ${why}\n` : `callhook try: cannot read ${parsed.values.input}: ${why}\n`);
     return 2;
   }
   const result = await tryHook({
     file, input, hookSettings, logger: createLogger({ level: 'error' }),
-    ...(parsed.values.hook ? { hook: parsed.values.hook } : {}),
+    ...(plan ? { hook: plan.point } : parsed.values.hook ? { hook: parsed.values.hook } : {}),
     ...(parsed.values.root ? { root: parsed.values.root } : {}),
     ...(parsed.values['allow-host'] ? { allowHosts: parsed.values['allow-host'] } : {}),
   });
   print(result, parsed.values.json === true);
+  if (plan && result.ok) {
+    const verdict = judge(plan, result.value ?? null);
+    process.stderr.write(`${verdict.message}\n`);
+    if (verdict.kind === 'invalid') return 1;
+  }
   return result.ok ? 0 : 1;
 }
 
