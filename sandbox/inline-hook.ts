@@ -28,6 +28,11 @@ interface Live {
   takeLogs: ivm.Reference<() => [unknown, unknown]>;
 }
 
+/** CPU budget of a hook's top-level code at load: ten calls' worth (tables built once), within the wall deadline. */
+export function loadBudgetMs(limits: SandboxLimits): number {
+  return Math.min(limits.wallMsPerCall, Math.max(limits.cpuMsPerCall * 10, 250));
+}
+
 let onCatastrophic: (message: string) => void = () => {};
 /** What to do when V8 reports it lost control of an isolate (the child process aborts so it is restarted). */
 export function setCatastrophicHandler(handler: (message: string) => void): void {
@@ -94,7 +99,7 @@ export class InlineHook implements LoadedHook {
       const takeLogs = fns.getSync(2, { reference: true }) as Live['takeLogs'];
       fns.release();
       const script = isolate.compileScriptSync(this.#compiled.code, { filename: bundleFilename(this.#compiled) });
-      script.runSync(context, { timeout: this.#limits.wallMsPerCall });
+      script.runSync(context, { timeout: loadBudgetMs(this.#limits) });
       script.release();
       const res = init.applySync(undefined, [], { result: { copy: true }, timeout: this.#limits.cpuMsPerCall }) as unknown;
       init.release();
@@ -260,7 +265,10 @@ export class InlineHook implements LoadedHook {
     const message = error instanceof Error ? error.message : String(error);
     const stack = error instanceof Error && typeof error.stack === 'string' ? error.stack : '';
     if (/memory limit/i.test(message)) return this.#error(fallback === 'HOOK_LOAD' ? 'HOOK_LOAD' : 'HOOK_OOM', hook, `the hook ran out of memory (limit ${this.#limits.memoryMb} MB)${fallback === 'HOOK_LOAD' ? ' while loading' : ''}`);
-    if (/timed out/i.test(message)) return this.#error(fallback === 'HOOK_LOAD' ? 'HOOK_LOAD' : 'HOOK_TIMEOUT', hook, `the hook's top-level code did not finish within ${this.#limits.wallMsPerCall} ms`);
+    if (/timed out/i.test(message)) {
+      return fallback === 'HOOK_LOAD' ? this.#error('HOOK_LOAD', hook, `the hook's top-level code did not finish within ${loadBudgetMs(this.#limits)} ms`)
+        : this.#error('HOOK_TIMEOUT', hook, `the hook used more than its CPU budget of ${this.#limits.cpuMsPerCall} ms`);
+    }
     if (/disposed/i.test(message)) return this.#error(fallback === 'HOOK_LOAD' ? 'HOOK_LOAD' : 'HOOK_CRASHED', hook, 'the hook\'s isolate was lost during the call');
     const mapped = this.#mapper.frames(stack);
     // isolated-vm's own messages never name host paths, but strip anything path-like to be sure.

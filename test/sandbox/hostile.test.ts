@@ -276,6 +276,7 @@ describe('hostile hooks are contained', () => {
         // Load-time hostility: the load is refused with a typed error.
         const e = error as { code?: string; line?: number; message?: string };
         assert.equal(e.code, c.code, `load failed with ${e.code}: ${e.message}`);
+        assert.ok(!/\/(work|tmp|home|usr|node_modules)\/|isolated-vm|node:internal/.test(`${e.message}\n${(error as Error).stack}`), `host detail in ${(error as Error).stack}`);
         if (c.line !== undefined) assert.equal(e.line, c.line);
         await canaryStillServes();
         return;
