@@ -11,7 +11,8 @@ let server: TestServer; // allow-listed for the http cases
 let other: TestServer; // never allow-listed
 
 before(async () => {
-  canary = await loadSource(`export default (i: { a: number; b: number }) => ({ sum: i.a + i.b });`);
+  // Generous budget: the canary proves service continues; a loaded CI machine must not make it flaky.
+  canary = await loadSource(`export default (i: { a: number; b: number }) => ({ sum: i.a + i.b });`, { limits: { cpuMsPerCall: 2000, wallMsPerCall: 5000 } });
   server = await startServer((req, res) => {
     if (req.url === '/redirect') { res.writeHead(302, { location: `${other.url}/stolen` }); res.end(); return; }
     if (req.url === '/huge') {

@@ -14,7 +14,7 @@ let canary: LoadedHook;
 
 before(async () => {
   host = createSandboxHost({ isolation: 'process', logger });
-  canary = await host.load(await compileSource(`import { defineHook, log } from 'callhook';\nexport default defineHook('canary', (i: { a: number }) => { log.info('canary ran', { a: i.a }); return i.a * 2; });`), loadOptions({ logger }));
+  canary = await host.load(await compileSource(`import { defineHook, log } from 'callhook';\nexport default defineHook('canary', (i: { a: number }) => { log.info('canary ran', { a: i.a }); return i.a * 2; });`), loadOptions({ logger, limits: { cpuMsPerCall: 2000, wallMsPerCall: 5000 } }));
 });
 
 after(async () => {
