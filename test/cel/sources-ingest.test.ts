@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CallAssembler, type FinishedCall, type StageEvent } from '../../core/cel/assembler/index.js';
 import { runIngest } from '../../core/cel/ingest.js';
-import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource } from '../../core/cel/sources/index.js';
+import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource, type StateStore } from '../../core/cel/sources/index.js';
 import type { CelRow } from '../../core/cel/row.js';
 import { testNumbers } from '../fixtures/cel-sources/numbers.js';
 
@@ -115,3 +115,38 @@ async function collectRows(file: string): Promise<CelRow[]> {
   for await (const batch of createReplaySource({ path: file }).batches()) out.push(...batch);
   return out;
 }
+
+test('a slow store does not slow the batches: saves coalesce, the newest state is saved before runIngest returns', async () => {
+  const file = '/work/shared/data/cel-asterisk22-local.jsonl';
+  const reference = await uninterrupted(file, 9);
+  const inner = createMemoryStateStore();
+  const saved: number[] = [];
+  const slowStore: StateStore = {
+    load: () => inner.load(),
+    close: () => inner.close(),
+    async save(cursor, pending) {
+      await new Promise((r) => setTimeout(r, 30));
+      await inner.save(cursor, pending);
+      saved.push(cursor);
+    },
+  };
+  const controller = new AbortController();
+  const calls: FinishedCall[] = [];
+  let batches = 0;
+  const first = await runIngest({
+    source: createReplaySource({ path: file, batchSize: 9 }), assembler: newAssembler(), store: slowStore, signal: controller.signal,
+    onFinished: (c) => void calls.push(...c),
+    onBatch: () => {
+      if (++batches === 20) controller.abort();
+    },
+  });
+  assert.equal(first.stopped, 'aborted');
+  assert.ok(saved.length < batches, `${saved.length} saves for ${batches} batches`);
+  assert.deepEqual(saved, [...saved].sort((a, b) => a - b), 'states are saved in order');
+  assert.equal(saved[saved.length - 1], first.cursor, 'the newest state was saved before runIngest returned');
+  await runIngest({
+    source: createReplaySource({ path: file, batchSize: 9 }), assembler: newAssembler(), store: slowStore, flushAtEnd: true,
+    onFinished: (c) => void calls.push(...c),
+  });
+  assert.deepEqual(calls.map((c) => c.callFull), reference.calls.map((c) => c.callFull));
+});
