@@ -29,7 +29,18 @@ function hookFiles(dir: string): Array<{ file: string; point: string | null }> {
 
 export function checkFolder(dir: string, checker: HookTypeChecker = new HookTypeChecker()): FolderCheck {
   const out: FolderCheck = { files: [], diagnostics: [] };
-  for (const { file, point: manifestPoint } of hookFiles(dir)) {
+  const files = hookFiles(dir);
+  for (const { file, point } of files) {
+    // one program for the whole folder (see HookTypeChecker.prime)
+    try {
+      const text = readFileSync(file, 'utf8');
+      const p = point ?? declaredPointInSource(text) ?? pointFromFileName(file);
+      checker.prime(file, text, isHookPointName(p) ? p : null);
+    } catch {
+      // reported below
+    }
+  }
+  for (const { file, point: manifestPoint } of files) {
     const display = path.relative(process.cwd(), file) || file;
     out.files.push(display);
     let text: string;

@@ -28,6 +28,18 @@ function realpathOfExistingPart(p: string): string {
   }
 }
 
+// The root's own resolution rarely changes; caching it halves the syscalls per hook result.
+// (The candidate is always resolved afresh: that is where a symlink escape would be.)
+const rootCache = new Map<string, { real: string; at: number }>();
+function rootRealpath(root: string): string {
+  const hit = rootCache.get(root);
+  const now = Date.now();
+  if (hit && now - hit.at < 5000) return hit.real;
+  const real = realpathOfExistingPart(root);
+  rootCache.set(root, { real, at: now });
+  return real;
+}
+
 export function confineToRoot(recordingsRoot: string, requested: string): ConfineResult {
   if (requested.includes('\0')) return { ok: false, reason: 'path contains a NUL byte' };
   if (requested.split(/[\\/]+/).includes('..')) return { ok: false, reason: `path '${requested}' contains '..'` };
@@ -36,7 +48,7 @@ export function confineToRoot(recordingsRoot: string, requested: string): Confin
   if (candidate === root || !isInside(root, candidate)) {
     return { ok: false, reason: `path '${requested}' is outside the recordings root ${root}` };
   }
-  const realRoot = realpathOfExistingPart(root);
+  const realRoot = rootRealpath(root);
   const realCandidate = realpathOfExistingPart(candidate);
   if (!isInside(realRoot, realCandidate)) {
     return { ok: false, reason: `path '${requested}' leaves the recordings root through a symlink` };

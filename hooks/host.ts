@@ -216,6 +216,12 @@ class Host implements HookHost {
         this.ensureLooseSlot(folder, name);
       }
     }
+    if (this.checker) {
+      for (const slot of this.slots.values()) {
+        const text = await readFile(slot.file, 'utf8').catch(() => null);
+        if (text !== null) this.checker.prime(slot.file, text, this.pointOf(slot, text));
+      }
+    }
     await Promise.all([...this.slots.values()].map((slot) => this.reloadNow(slot)));
     if (this.opts.watch !== false) await this.startWatching();
   }
@@ -441,6 +447,11 @@ class Host implements HookHost {
     this.log.error({ hook: slot.displayName, code: err.code }, `${where}: ${err.message}${slot.active ? ' (previous version stays active)' : ''}`);
   }
 
+  /** The point a file claims before it is loaded: manifest, then defineHook('…') in the source, then its name. */
+  private pointOf(slot: Slot, text: string): string {
+    return slot.manifestPoint ?? declaredPointInSource(text) ?? pointFromFileName(slot.displayName);
+  }
+
   private async reconcile(slot: Slot): Promise<void> {
     if (this.closed) return;
     const text = await this.readStable(slot.file).catch((err: unknown) => {
@@ -461,7 +472,7 @@ class Host implements HookHost {
     }
     if (textHash === slot.failedTextHash) return;
 
-    const pointName = slot.manifestPoint ?? declaredPointInSource(text) ?? pointFromFileName(slot.displayName);
+    const pointName = this.pointOf(slot, text);
     if (!isHookPointName(pointName)) {
       this.fail(slot, textHash, {
         code: FILE_ERROR_CODES.unknownPoint,
