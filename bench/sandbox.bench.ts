@@ -12,6 +12,9 @@ import { compileSource, loadOptions } from '../test/sandbox/kit.js';
 import { createSandboxHost, loadHook, type JsonValue, type LoadedHook } from '../sandbox/index.js';
 
 const logger = pino({ level: 'silent' });
+// Same timeout on both paths; generous so a descheduled process on the shared machine does not abort the run.
+const BUDGET_MS = 1000;
+const benchLimits = { cpuMsPerCall: BUDGET_MS, wallMsPerCall: 5000 };
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 /** A ~5 KB call_full: the sample incoming call with its conversation repeated as in a call that went round a queue. */
@@ -64,10 +67,10 @@ async function main(): Promise<void> {
   const iso = new ivm.Isolate({ memoryLimit: 32 });
   const ctx = iso.createContextSync();
   const raw = ctx.evalSync(`(() => { const f = ${HOOK_FN}; return (s) => JSON.stringify(f(JSON.parse(s))); })()`, { reference: true }) as ivm.Reference<(s: string) => string>;
-  const rawCall = (): unknown => JSON.parse(raw.applySync(undefined, [JSON.stringify(input)], { timeout: 50, result: { copy: true } }) as string);
+  const rawCall = (): unknown => JSON.parse(raw.applySync(undefined, [JSON.stringify(input)], { timeout: BUDGET_MS, result: { copy: true } }) as string);
 
   // --- the sandbox: compiled TypeScript hook, full per-call path (breaker, envelope, logs, result checks) ---
-  const hook = await loadHook(await compileSource(`import { defineHook } from 'callhook';\nexport default defineHook('need_registration', ${HOOK_FN});`), { ...loadOptions({ logger }), logger });
+  const hook = await loadHook(await compileSource(`import { defineHook } from 'callhook';\nexport default defineHook('need_registration', ${HOOK_FN});`), { ...loadOptions({ logger, limits: benchLimits }), logger });
   const ctxInvoke = { hook: 'need_registration', callId: 'bench' };
   const sandboxCall = async (): Promise<unknown> => {
     const o = await hook.invoke(input, ctxInvoke);
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
   const loadTimes: number[] = [];
   for (let i = 0; i < 60; i++) {
     const t = performance.now();
-    const h = await loadHook(compiled, { ...loadOptions({ logger }), logger });
+    const h = await loadHook(compiled, { ...loadOptions({ logger, limits: benchLimits }), logger });
     loadTimes.push(performance.now() - t);
     await h.dispose();
   }
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
   const rss0 = process.memoryUsage().rss;
   const hooks: LoadedHook[] = [];
   for (let i = 0; i < 200; i++) {
-    const h = await loadHook(compiled, { ...loadOptions({ logger }), logger });
+    const h = await loadHook(compiled, { ...loadOptions({ logger, limits: benchLimits }), logger });
     await h.invoke(input, ctxInvoke);
     hooks.push(h);
   }
@@ -141,7 +144,7 @@ async function main(): Promise<void> {
 
   // --- 'process' isolation: the same call across the IPC boundary (for reference) ---
   const host = createSandboxHost({ isolation: 'process', logger });
-  const ph = await host.load(compiled, { ...loadOptions({ logger }), logger });
+  const ph = await host.load(compiled, { ...loadOptions({ logger, limits: benchLimits }), logger });
   const pStats = await measure(3000, async () => { const o = await ph.invoke(input, ctxInvoke); if (!o.ok) throw o.error; });
   console.log('\nprocess isolation (child process + IPC, same hook)');
   console.log(`  p50 ${us(pStats.p50)}  p99 ${us(pStats.p99)}  ${Math.round(pStats.callsPerSec)} calls/s  → ratio to the inline floor ${(pStats.p50 / floor.p50).toFixed(2)}×`);

@@ -115,25 +115,40 @@ export class InlineHook implements LoadedHook {
     }
   }
 
-  async invoke(input: JsonValue, ctx: InvokeContext): Promise<InvokeOutcome> {
+  invoke(input: JsonValue, ctx: InvokeContext): Promise<InvokeOutcome> {
     const t0 = performance.now();
     if (this.#breaker.blockedUntil() !== null) {
-      return this.#outcomeError(this.#error('HOOK_COOLING_DOWN', ctx.hook,
-        `skipped: the hook failed ${this.#breaker.health.consecutiveFailures} times in a row and is cooling down until ${new Date(this.#breaker.blockedUntil() ?? 0).toISOString()}`), t0, [], false);
+      return Promise.resolve(this.#outcomeError(this.#error('HOOK_COOLING_DOWN', ctx.hook,
+        `skipped: the hook failed ${this.#breaker.health.consecutiveFailures} times in a row and is cooling down until ${new Date(this.#breaker.blockedUntil() ?? 0).toISOString()}`), t0, [], false));
     }
     // One call at a time per isolate: a second applySync while an async continuation runs would block
     // the event loop until the isolate is free.
-    if (this.#busy) await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    this.#busy = true;
-    try {
-      return await this.#run(input, ctx, t0);
-    } finally {
-      this.#busy = false;
-      this.#waiters.shift()?.();
-    }
+    if (this.#busy) return new Promise<void>((resolve) => this.#waiters.push(resolve)).then(() => this.#runExclusive(input, ctx, t0));
+    return this.#runExclusive(input, ctx, t0);
   }
 
-  async #run(input: JsonValue, ctx: InvokeContext, t0: number): Promise<InvokeOutcome> {
+  /** Runs one call holding the per-hook slot. A synchronous hook settles without any extra promise hop. */
+  #runExclusive(input: JsonValue, ctx: InvokeContext, t0: number): Promise<InvokeOutcome> {
+    this.#busy = true;
+    let result: InvokeOutcome | Promise<InvokeOutcome>;
+    try {
+      result = this.#run(input, ctx, t0);
+    } catch (error) {
+      this.#release();
+      return Promise.resolve(this.#outcomeError(this.#hostError(error, ctx.hook, 'HOOK_CRASHED'), t0, []));
+    }
+    if (result instanceof Promise) return result.finally(() => this.#release());
+    this.#release();
+    return Promise.resolve(result);
+  }
+
+  #release(): void {
+    this.#busy = false;
+    this.#activeId = null;
+    this.#waiters.shift()?.();
+  }
+
+  #run(input: JsonValue, ctx: InvokeContext, t0: number): InvokeOutcome | Promise<InvokeOutcome> {
     if (this.#disposed) return this.#outcomeError(this.#error('HOOK_DISPOSED', ctx.hook, 'the hook was unloaded'), t0, [], false);
     if (this.#live === null) {
       // Re-created after an OOM, a crash or a deadline: the next call gets a fresh isolate.
@@ -149,19 +164,17 @@ export class InlineHook implements LoadedHook {
     }
     const id = ++this.#seq;
     this.#activeId = id;
+    let env: unknown;
     try {
-      let env: unknown;
-      try {
-        env = live.call.applySync(undefined, [inputJson, id], { timeout: this.#limits.cpuMsPerCall, result: { copy: true } });
-      } catch (error) {
-        return this.#syncFailure(error, live, ctx, t0);
-      }
-      if (isEnvelope(env) && env[0] === 'pending') env = await this.#awaitSettle(id, live, ctx, t0);
-      if (env instanceof HookError) return this.#outcomeError(env, t0, []);
-      return this.#finish(env, ctx, t0);
-    } finally {
-      this.#activeId = null;
+      env = live.call.applySync(undefined, [inputJson, id], { timeout: this.#limits.cpuMsPerCall, result: { copy: true } });
+    } catch (error) {
+      return this.#syncFailure(error, live, ctx, t0);
     }
+    if (isEnvelope(env) && env[0] === 'pending') {
+      return this.#awaitSettle(id, live, ctx, t0).then((settled) =>
+        settled instanceof HookError ? this.#outcomeError(settled, t0, []) : this.#finish(settled, ctx, t0));
+    }
+    return this.#finish(env, ctx, t0);
   }
 
   /**
