@@ -35,9 +35,9 @@ export interface GuestConfig {
  * Run with context.evalClosure: $0 = settle(id, envelope) sync Callback, $1 = Reference to the host's http
  * function, $2 = settings JSON, $3 = GuestConfig JSON. Returns [init, call, takeLogs].
  *
- * Envelope (what every call returns or settles with): [status, payload, logs, droppedLogs] where status is
- * 'ok' (payload = result JSON), 'bad' (payload = why the result is not acceptable), 'err' (payload = error
- * record) or 'pending' (payload = call id; the envelope arrives later through settle).
+ * Answer (what every call returns or settles with): 'o' + result JSON, 'p' (pending: the answer arrives later
+ * through settle), or 'E' + JSON of [status, payload, logs, droppedLogs] where status is 'ok' (payload =
+ * result JSON), 'bad' (payload = why the result is not acceptable) or 'err' (payload = error record).
  */
 export const GUEST_PRELUDE = `'use strict';
 const settle = $0, httpRef = $1, cfg = JSON.parse($3), refApply = $1.apply;
@@ -144,7 +144,13 @@ const describe = (e) => {
   }
 };
 
-const envelope = (status, payload) => { const out = takeLogs(); return [status, payload, out[0], out[1]]; };
+// Answers are one string, so crossing the boundary is a plain string copy: 'o' + result JSON on the fast
+// path (ok, nothing logged), 'p' for pending, otherwise 'E' + JSON of the full envelope.
+const envelope = (status, payload) => {
+  if (status === 'ok' && logs.length === 0 && dropped === 0) return 'o' + payload;
+  const out = takeLogs();
+  return 'E' + stringify([status, payload, out[0], out[1]]);
+};
 const finish = (value) => {
   if (value === undefined) return envelope('bad', 'the hook returned undefined (return null to say "no value")');
   let json;
@@ -182,7 +188,7 @@ const call = (inputJson, id) => {
   // any other thenable is adopted, which runs its own then (guest code, under the wall-clock deadline).
   try { reflectApply(promiseThen, r, [onValue, onError]); }
   catch { reflectApply(promiseThen, new PromiseCtor((resolve) => resolve(r)), [onValue, onError]); }
-  return ['pending', id, null, 0];
+  return 'p';
 };
 
 return [init, call, takeLogs];

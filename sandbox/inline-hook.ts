@@ -19,12 +19,12 @@ import { checkOutput } from './validate.js';
 export const GUEST_CONFIG: GuestConfig = { maxLogEntries: 100, maxLogChars: 4096, maxResultChars: 1024 * 1024 };
 
 type ErrorRecord = { kind: 'error' | 'stack' | 'api' | 'nonerror'; code?: string; name?: string; message: string; stack?: string };
-type Envelope = [status: 'ok' | 'bad' | 'err' | 'pending', payload: unknown, logs: unknown, dropped: unknown];
+type Envelope = [status: 'ok' | 'bad' | 'err', payload: unknown, logs: unknown, dropped: unknown];
 
 interface Live {
   isolate: ivm.Isolate;
   context: ivm.Context;
-  call: ivm.Reference<(json: string, id: number) => Envelope>;
+  call: ivm.Reference<(json: string, id: number) => string>;
   takeLogs: ivm.Reference<() => [unknown, unknown]>;
 }
 
@@ -43,6 +43,20 @@ const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 
 function isEnvelope(v: unknown): v is Envelope {
   return Array.isArray(v) && v.length === 4 && typeof v[0] === 'string';
+}
+
+/** Decodes a guest answer ('o' + JSON | 'E' + envelope JSON); null when it is not one. */
+function decode(raw: unknown): { fast: string } | Envelope | null {
+  if (typeof raw !== 'string' || raw.length === 0) return null;
+  const tag = raw.charCodeAt(0);
+  if (tag === 111 /* o */) return { fast: raw.slice(1) };
+  if (tag !== 69 /* E */) return null;
+  try {
+    const env: unknown = JSON.parse(raw.slice(1));
+    return isEnvelope(env) ? env : null;
+  } catch {
+    return null;
+  }
 }
 
 export class InlineHook implements LoadedHook {
@@ -170,7 +184,7 @@ export class InlineHook implements LoadedHook {
     } catch (error) {
       return this.#syncFailure(error, live, ctx, t0);
     }
-    if (isEnvelope(env) && env[0] === 'pending') {
+    if (env === 'p') {
       return this.#awaitSettle(id, live, ctx, t0).then((settled) =>
         settled instanceof HookError ? this.#outcomeError(settled, t0, []) : this.#finish(settled, ctx, t0));
     }
@@ -234,10 +248,13 @@ export class InlineHook implements LoadedHook {
     return this.#outcomeError(this.#hostError(error, ctx.hook, 'HOOK_THROW'), t0, []);
   }
 
-  #finish(env: unknown, ctx: InvokeContext, t0: number): InvokeOutcome {
-    if (!isEnvelope(env)) return this.#outcomeError(this.#error('HOOK_BAD_RESULT', ctx.hook, 'the sandbox runtime answered with an unexpected shape'), t0, []);
-    const logs = this.#emitLogs(env[2], env[3], ctx);
-    const [status, payload] = env;
+  #finish(raw: unknown, ctx: InvokeContext, t0: number): InvokeOutcome {
+    const env = decode(raw);
+    if (env === null) return this.#outcomeError(this.#error('HOOK_BAD_RESULT', ctx.hook, 'the sandbox runtime answered with an unexpected shape'), t0, []);
+    const fast = 'fast' in env;
+    const logs = fast ? [] : this.#emitLogs(env[2], env[3], ctx);
+    const status = fast ? 'ok' : env[0];
+    const payload = fast ? env.fast : env[1];
     if (status === 'ok' && typeof payload === 'string') {
       let value: JsonValue;
       try {
