@@ -365,7 +365,7 @@ export const HOOK_POINTS = [
       additionalProperties: false,
       properties: { call_full: { ...callFull, description: 'The call, with `registration` filled (Bitrix24).' } },
     },
-    output: { description: 'Ignored.' },
+    output: { type: 'null', description: 'Return null (the result is ignored; returning nothing counts as a failure in the sandbox).' },
     defaultDoc: 'Nothing happens. Each hook runs independently; one failing affects no other.',
     cancellable: false,
     budgetMs: 5000,

@@ -66,7 +66,9 @@ function toTs(schema: JsonSchema, pad: string): string {
 }
 
 function outputType(spec: HookPointSpec): string {
-  if (spec.kind === 'parallel') return 'void';
+  // Results of parallel points are ignored, but the sandbox accepts only JSON results (undefined is a
+  // failure that counts towards its circuit breaker), so the type asks for an explicit `return null`.
+  if (spec.kind === 'parallel') return 'null';
   const base = toTs(spec.output, '');
   return spec.cancellable ? `${base} | HookCancel` : base;
 }

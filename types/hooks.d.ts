@@ -338,7 +338,7 @@ export type PostRegistrationInput = {
   call_full: CallFull;
 };
 /** Output of `post_registration` (parallel). Default: Nothing happens. Each hook runs independently; one failing affects no other. */
-export type PostRegistrationOutput = void;
+export type PostRegistrationOutput = null;
 
 /** Input of `process_call_params`: Change the call note / call registration request sent to Kommo. */
 export type ProcessCallParamsInput = {

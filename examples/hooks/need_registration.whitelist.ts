@@ -4,8 +4,8 @@
 // customer conversations, so they are not logged either.
 import { defineHook } from 'callhook';
 
-/** Extensions of the sales team in the demo office (200 is reception, 201-204 sales). */
-const CRM_SEATS = new Set(['200', '201', '202', '203', '204']);
+/** Extensions with a CRM seat in the demo office: 200 reception, 201-204 sales, 211-212 support (queue 600). */
+const CRM_SEATS = new Set(['200', '201', '202', '203', '204', '211', '212']);
 
 export default defineHook('need_registration', ({ call_full }) => {
   if (call_full.channel.type === 'local') return false;

@@ -24,8 +24,9 @@ export default defineHook('post_registration', async ({ call_full }) => {
   };
   if (WEBHOOK_URL === '') {
     log.info('post_registration webhook (not sent: WEBHOOK_URL is empty)', event);
-    return;
+    return null;
   }
   const res = await http.post(WEBHOOK_URL, event, { timeoutMs: 2000 });
   if (res.status >= 300) log.warn('webhook answered with an error status', { status: res.status });
+  return null; // the result of a post_registration hook is ignored; null says "nothing"
 });

@@ -93,9 +93,10 @@ export default defineHook('process_registration_params', ({ params }) => (params
 test('post_registration: hooks run independently; one failing affects nothing else', async (t) => {
   const dir = await tempDir('par');
   t.after(() => removeDir(dir));
-  await writeHook(dir, 'post_registration.a.ts', `export default function () { throw new Error('webhook down'); }`);
+  await writeHook(dir, 'post_registration.a.ts', `import { defineHook } from 'callhook';
+export default defineHook('post_registration', () => { throw new Error('webhook down'); });`);
   await writeHook(dir, 'post_registration.b.ts', `import { defineHook, log } from 'callhook';
-export default defineHook('post_registration', ({ call_full }) => { log.info('registered', { id: call_full.channel.id }); });`);
+export default defineHook('post_registration', ({ call_full }) => { log.info('registered', { id: call_full.channel.id }); return null; });`);
   const host = await startHost(dir, { watch: false });
   t.after(() => host.close());
   const r = await host.runPoint('post_registration', { call_full: { ...sampleCall, registration: { id: 'B24-1' } } }, { stage: 'call_ended' });

@@ -1,0 +1,25 @@
+// Public API of the hook host (what the connector, the admin API and the CLI use).
+//
+//   const host = await createHookHost(hostOptionsFromSettings(settings.hooks, { logger }));
+//   const { value, cancelled, trace } = await host.runPoint('need_registration', buildPointInput('need_registration', callFull, { stage }), { stage, callId });
+//   host.status();   // per hook: source, hash, state, last error with file:line:col, calls, failures, p50/p99
+//   await host.close();
+export {
+  CALL_STAGES,
+  EXTRA_STAGES,
+  HOOK_POINTS,
+  HOOK_POINT_NAMES,
+  getHookPoint,
+  isHookPointName,
+  isEmptyData,
+  type CallStageName,
+  type CompositionKind,
+  type HookPointName,
+  type HookPointSpec,
+  type HookStage,
+} from './catalogue.js';
+export type { HookEngine, JsonObject, JsonValue } from './engine.js';
+export { createHookHost, type HookErrorReport, type HookHost, type HookHostOptions, type HookState, type HookStatus, type PackRef } from './host.js';
+export { buildPointInput, partiesOf } from './inputs.js';
+export type { DefaultReason, HookCallTrace, HookRunError, PointResult, PointTrace, RunContext } from './runner.js';
+export { hostOptionsFromSettings, type HooksSettings } from './settings.js';
