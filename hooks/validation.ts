@@ -14,20 +14,26 @@ const callFullSchemaPath = fileURLToPath(new URL('../types/call_full.schema.json
  * contract file is not there (a partial checkout), a permissive stand-in keeps the host usable and
  * `callFullSchemaAvailable` says so.
  */
+/** The $defs the catalogue references; any the contract file lacks gets a permissive stand-in. */
+const REFERENCED_DEFS = ['CallFull', 'CallNumber', 'Entity'];
+
 function loadCallFullSchema(): { schema: JsonSchema; available: boolean } {
+  const loose = { type: 'object' };
+  let base: JsonSchema = {};
+  let available = false;
   try {
     const raw = JSON.parse(readFileSync(callFullSchemaPath, 'utf8')) as JsonSchema;
     // Re-key under the id the catalogue refers to; drop the meta-schema pointer so one Ajv instance
     // (draft-07 mode, which also understands $defs) can compile it whatever draft it names.
     const { $schema: _ignored, $id: _id, ...rest } = raw;
-    return { schema: { ...rest, $id: CALL_FULL_SCHEMA_ID }, available: true };
+    base = rest;
+    available = true;
   } catch {
-    const loose = { type: 'object' };
-    return {
-      schema: { $id: CALL_FULL_SCHEMA_ID, $defs: { CallFull: loose, CallNumber: loose, Entity: loose } },
-      available: false,
-    };
+    // no contract schema in this checkout: stand-ins only
   }
+  const defs = { ...((base.$defs as JsonSchema | undefined) ?? {}) };
+  for (const name of REFERENCED_DEFS) if (!(name in defs)) defs[name] = loose;
+  return { schema: { ...base, $id: CALL_FULL_SCHEMA_ID, $defs: defs }, available };
 }
 
 let ajv: Ajv | null = null;

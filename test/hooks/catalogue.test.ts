@@ -75,3 +75,10 @@ test('buildPointInput gives every point an input its schema accepts, with the cl
   assert.equal(user.original, '201');
   assert.equal(checkInput('need_registration', { call_full: call, call_stage: 'lunch' }) !== null, true);
 });
+
+test('hostOptionsFromSettings defaults are the settings schema defaults', async () => {
+  const { DEFAULT_HOOKS_SETTINGS } = await import('../../hooks/settings.js');
+  const schema = JSON.parse(readFileSync('types/settings/hooks.schema.json', 'utf8')) as { properties: Record<string, { default: unknown }> };
+  const defaults = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, v.default]));
+  assert.deepEqual(DEFAULT_HOOKS_SETTINGS, defaults);
+});
