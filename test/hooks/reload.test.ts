@@ -209,3 +209,32 @@ export default defineHook('process_client_phone', async ({ number }) => {
   assert.equal(fresh.value, '100-v2');
   assert.ok(fresh.trace.generation > old.trace.generation);
 });
+
+test('saving a helper module reloads the hooks that import it; saving a pack file reloads that hook', async (t) => {
+  const dir = await tempDir('helpers');
+  t.after(() => removeDir(dir));
+  const loose = path.join(dir, 'hooks');
+  const pack = path.join(dir, 'pack');
+  const { mkdir } = await import('node:fs/promises');
+  await Promise.all([mkdir(loose), mkdir(pack)]);
+  await writeHook(loose, '_suffix.ts', `export const SUFFIX = '-h1';\n`);
+  await writeHook(loose, 'process_client_phone.ts', `import { defineHook } from 'callhook';
+import { SUFFIX } from './_suffix.js';
+export default defineHook('process_client_phone', ({ number }) => number.custom + SUFFIX);
+`);
+  await writeFile(path.join(pack, 'callhook.pack.json'), JSON.stringify({ name: 'p', version: '1.0.0', hooks: [{ hook: 'process_client_phone', file: 'p.ts' }] }));
+  await writeHook(pack, 'p.ts', tagHook('p1'));
+  const host = await startHost(loose, { packs: [{ path: pack }] });
+  t.after(() => host.close());
+  assert.equal(await valueNow(host), '100-p1-h1');
+  assert.ok(!host.status().some((s) => s.hook === '_suffix.ts'), 'a helper is not a hook');
+
+  await writeHook(loose, '_suffix.ts', `export const SUFFIX = '-h2';\n`);
+  for (let i = 0; i < 200 && (await valueNow(host)) !== '100-p1-h2'; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await valueNow(host), '100-p1-h2');
+
+  await writeHook(pack, 'p.ts', tagHook('p2'));
+  for (let i = 0; i < 200 && (await valueNow(host)) !== '100-p2-h2'; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await valueNow(host), '100-p2-h2');
+  assert.equal(statusOf(host, 'p@1.0.0/p.ts').source, 'p@1.0.0');
+});
