@@ -226,3 +226,26 @@ export default defineHook('need_registration', ({ call_full }) => {
   assert.equal(pc?.code, 'HOOK_TYPECHECK');
   assert.match(pc?.message ?? '', /default export does not match hook 'process_client_phone'/);
 });
+
+test('a looping hook times out within its budget and a repeatedly failing hook cools down; calls keep their defaults', async (t) => {
+  const dir = await tempDir('hostile');
+  t.after(() => removeDir(dir));
+  await writeHook(dir, 'need_registration.loop.ts', `export default function (): boolean { for (;;) {} }`);
+  await writeHook(dir, 'process_user_phone.ts', `export default function (): string { throw new Error('always'); }`);
+  const host = await startHost(dir, { watch: false, budgets: { need_registration: 50 } });
+  t.after(() => host.close());
+  const started = Date.now();
+  const r = await host.runPoint('need_registration', nrInput('conversation_requested'));
+  assert.equal(r.value, true);
+  assert.equal(r.trace.hooks[0]?.error?.code, 'HOOK_TIMEOUT');
+  assert.ok(Date.now() - started < 2000, 'the budget bounds the call');
+
+  let last;
+  for (let i = 0; i < 8; i++) last = await host.runPoint('process_user_phone', phoneInput('201'));
+  assert.equal(last?.value, '201');
+  assert.equal(last?.trace.hooks[0]?.outcome, 'skipped');
+  assert.equal(last?.trace.defaultApplied?.reason, 'cooling_down');
+  const st = statusOf(host, 'process_user_phone.ts');
+  assert.equal(st.state, 'cooling_down');
+  assert.ok(st.failures >= 5);
+});

@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { HookEngine } from '../../hooks/engine.js';
 import type { HookHost } from '../../hooks/host.js';
 import type { PointResult } from '../../hooks/runner.js';
-import { atomicSave, phoneInput, removeDir, startHost, statusOf, tempDir, vimSave, waitForStatus, writeHook } from './helpers.js';
+import { atomicSave, phoneInput, removeDir, silent, startHost, statusOf, tempDir, vimSave, waitForStatus, writeHook } from './helpers.js';
 
 /** A process_client_phone hook that appends "-<tag>". */
 const tagHook = (tag: string) => `import { defineHook } from 'callhook';
@@ -192,7 +193,20 @@ export default defineHook('process_client_phone', async ({ number }) => {
 });`;
   const name = 'process_client_phone.slow.ts';
   await writeHook(dir, name, slow('v1'));
-  const host = await startHost(dir, { allowHosts: ['127.0.0.1'], budgets: { process_client_phone: 10000 } });
+  // The real sandbox, with disposals counted, to see when the replaced isolate goes away.
+  const { createSandboxHost } = await import('../../sandbox/index.js');
+  const real = createSandboxHost({ isolation: 'inline', logger: silent });
+  let disposed = 0;
+  const engine: HookEngine = {
+    compile: (s) => real.compile(s),
+    async load(c, o) {
+      const h = await real.load(c, o as Parameters<typeof real.load>[1]);
+      const dispose = h.dispose.bind(h);
+      return Object.assign(h, { dispose: async () => { disposed++; await dispose(); } });
+    },
+    close: () => real.close(),
+  };
+  const host = await startHost(dir, { engine, allowHosts: ['127.0.0.1'], budgets: { process_client_phone: 10000 } });
   t.after(() => host.close());
   await waitForStatus(host, () => statusOf(host, name).state === 'active', 'v1 active');
   const hashV1 = statusOf(host, name).contentHash;
@@ -202,12 +216,16 @@ export default defineHook('process_client_phone', async ({ number }) => {
   await writeHook(dir, name, slow('v2'));
   await waitForStatus(host, () => statusOf(host, name).contentHash !== hashV1, 'v2 swapped in while v1 is busy');
   const next = host.runPoint('process_client_phone', phoneInput('100'));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(disposed, 0, 'v1 is not disposed while a call still runs on it');
   release();
   const [old, fresh] = await Promise.all([inFlight, next]);
   assert.equal(old.value, '100-v1', JSON.stringify(old.trace.hooks));
   assert.equal(old.trace.hooks[0]?.contentHash, hashV1);
   assert.equal(fresh.value, '100-v2');
   assert.ok(fresh.trace.generation > old.trace.generation);
+  for (let i = 0; i < 100 && disposed === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(disposed, 1, 'v1 is disposed once its call drained');
 });
 
 test('saving a helper module reloads the hooks that import it; saving a pack file reloads that hook', async (t) => {
