@@ -7,7 +7,7 @@ export type { BreakerSettings, HookHealth } from './breaker.js';
 export type { HookLogEntry, InvokeContext, InvokeOutcome, JsonValue, LoadOptions, LoadedHook, SandboxLimits } from './types.js';
 export { createSandboxHost, type SandboxHost, type SandboxHostOptions } from './host.js';
 export { DEFAULT_SANDBOX_SETTINGS, breakerFrom, limitsFrom, httpPolicyFrom, type SandboxSettings } from './settings.js';
-export { tryHook, type TryResult } from './try.js';
+export { tryHook, type TryOptions, type TryResult } from './try.js';
 
 import type { CompiledHook } from './compile.js';
 import { loadHookInline } from './inline-hook.js';
