@@ -23,3 +23,4 @@ export { createHookHost, type HookErrorReport, type HookHost, type HookHostOptio
 export { buildPointInput, partiesOf } from './inputs.js';
 export type { DefaultReason, HookCallTrace, HookRunError, PointResult, PointTrace, RunContext } from './runner.js';
 export { hostOptionsFromSettings, type HooksSettings } from './settings.js';
+export { runStageFlow, type CrmKind, type StageRun } from './flow.js';

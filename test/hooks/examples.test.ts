@@ -60,3 +60,34 @@ test('example hooks on the recorded calls: local calls dropped, customer calls r
   const originate = await host.runPoint('process_originate_params', buildPointInput('process_originate_params', { channel: { type: 'outgoing', from: { original: '201', custom: '', base: '201', is_local: true, variants: [] }, to: { original: '+1 555 512 345', custom: '', base: '', is_local: false, variants: [] } } }), { stage: 'click_to_call' });
   assert.equal((originate.value as { extension: string }).extension, '01555512345');
 });
+
+test('runStageFlow: need_registration gates the stage, rewritten numbers reach the later hooks, end-of-call points run in order', async (t) => {
+  const { runStageFlow } = await import('../../hooks/flow.js');
+  const { sampleCall } = await import('./helpers.js');
+  const root = await tempDir('flow-rec');
+  t.after(() => removeDir(root));
+  const host = await startHost('examples/hooks', { watch: false, recordingsRoot: root });
+  t.after(() => host.close());
+
+  const ringing = await runStageFlow(host, sampleCall, 'conversation_requested', { callId: 'c1', recordingsRoot: root });
+  assert.equal(ringing.registered, true);
+  assert.deepEqual(ringing.results.map((r) => r.point), ['need_registration', 'process_client_phone', 'process_user_phone', 'process_registration_params', 'customize_show_call_card']);
+  const channel = ringing.callFull.channel as { from: { custom: string } };
+  assert.equal(channel.from.custom, '89001234567', 'the +7 rewrite fills custom');
+  const conv = Object.values(ringing.callFull.conversations as Record<string, { channel: { from: { custom: string } } }>)[0];
+  assert.equal(conv?.channel.from.custom, '89001234567');
+  const reg = ringing.results.find((r) => r.point === 'process_registration_params')?.result;
+  assert.equal((reg?.value as { PHONE_NUMBER: string }).PHONE_NUMBER, '89001234567');
+
+  const end = await runStageFlow(host, sampleCall, 'call_ended', { callId: 'c1', recordingsRoot: root });
+  assert.deepEqual(end.results.map((r) => r.point), [
+    'need_registration', 'process_client_phone', 'process_user_phone', 'process_final_params', 'process_record_file_path',
+    'customize_attach_record_url', 'customize_activity', 'customize_entity', 'post_registration',
+  ], 'answered call: no missed-call task');
+  assert.ok(end.results.every((r) => r.result.trace.hooks.every((h) => h.outcome === 'ok')));
+
+  const local = { ...sampleCall, channel: { ...(sampleCall.channel as object), type: 'local' } };
+  const dropped = await runStageFlow(host, local, 'call_ended');
+  assert.equal(dropped.registered, false);
+  assert.deepEqual(dropped.results.map((r) => r.point), ['need_registration']);
+});
