@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { HookEngine } from '../../hooks/engine.js';
 import type { HookHost } from '../../hooks/host.js';
 import type { PointResult } from '../../hooks/runner.js';
-import { atomicSave, phoneInput, removeDir, silent, startHost, statusOf, tempDir, vimSave, waitForStatus, writeHook } from './helpers.js';
+import { atomicSave, phoneInput, removeDir, sampleCall, silent, startHost, statusOf, tempDir, vimSave, waitForStatus, writeHook } from './helpers.js';
 
 /** A process_client_phone hook that appends "-<tag>". */
 const tagHook = (tag: string) => `import { defineHook } from 'callhook';
@@ -33,13 +33,25 @@ function assertConsistent(r: PointResult, validTags: ReadonlySet<string>): void 
   assert.equal(r.value, expected);
 }
 
-/** Runs calls back to back (two concurrent streams) until stopped; returns every result. */
+const STAGES = ['conversation_requested', 'conversation_accepted', 'conversation_ended', 'call_ended'] as const;
+
+/**
+ * Runs calls back to back (two concurrent streams) until stopped: each call passes the four stages,
+ * with need_registration and the client number rewrite at each. Returns the rewrite results; the
+ * need_registration results are checked on the spot (the decision must match the trace and be a
+ * boolean from working hooks only).
+ */
 function callStream(host: HookHost): { stop(): Promise<PointResult[]> } {
   let running = true;
   const results: PointResult[] = [];
   const loop = async () => {
-    while (running) {
-      results.push(await host.runPoint('process_client_phone', phoneInput('100'), { stage: 'conversation_requested' }));
+    for (let n = 0; running; n++) {
+      const stage = STAGES[n % STAGES.length] ?? 'call_ended';
+      const nr = await host.runPoint('need_registration', { call_full: sampleCall, call_stage: stage }, { stage, callId: `c${n >> 2}` });
+      assert.equal(typeof nr.value, 'boolean');
+      assert.ok(nr.trace.hooks.every((h) => h.outcome === 'ok'), JSON.stringify(nr.trace.hooks));
+      assert.equal(nr.value, !nr.trace.hooks.some((h) => h.output === false));
+      results.push(await host.runPoint('process_client_phone', phoneInput('100'), { stage }));
       await new Promise((r) => setImmediate(r));
     }
   };
@@ -67,6 +79,7 @@ test('add, edit, break, fix, rename, delete and editor saves while calls stream 
   const tags = new Set(['a1', 'a2', 'a3', 'b1', 'b2', 'b3']);
   const A = 'process_client_phone.a.ts';
 
+  await writeHook(dir, 'need_registration.ts', `export default function (i: { call_stage: string }) { return i.call_stage !== 'call_ended'; }`);
   await writeHook(dir, A, tagHook('a1'));
   await waitForStatus(host, () => statusOf(host, A).state === 'active', 'a1 active');
   assert.equal(await valueNow(host), '100-a1');
@@ -119,6 +132,8 @@ test('add, edit, break, fix, rename, delete and editor saves while calls stream 
   assert.equal(await valueNow(host), '100-b3-a3');
   assert.ok(!host.status().some((x) => x.hook.endsWith('~')), 'the vim backup file is never loaded');
 
+  await writeHook(dir, 'need_registration.ts', `export default function () { return true; }`);
+  await writeHook(dir, 'need_registration.ts', `export default function ( { return true; }`);
   await unlink(path.join(dir, A));
   await waitForStatus(host, (s) => !s.some((x) => x.hook === A), 'a unloaded');
   assert.equal(await valueNow(host), '100-b3');
@@ -128,6 +143,9 @@ test('add, edit, break, fix, rename, delete and editor saves while calls stream 
   for (const r of results) assertConsistent(r, tags);
   const versionsSeen = new Set(results.map((r) => r.value));
   assert.ok(versionsSeen.size >= 4, `the stream saw the changes: ${[...versionsSeen].join(', ')}`);
+  const nrStatus = await waitForStatus(host, () => statusOf(host, 'need_registration.ts').staleOnDisk, 'broken need_registration reported');
+  assert.equal(nrStatus.find((x) => x.hook === 'need_registration.ts')?.state, 'active');
+  assert.ok((statusOf(host, 'need_registration.ts').lastError?.line ?? 0) >= 1);
   const b = statusOf(host, 'process_client_phone.0b.ts');
   assert.ok(b.calls > 0 && b.failures === 0 && b.p50Ms !== null && b.p99Ms !== null);
 });
