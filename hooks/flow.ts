@@ -61,10 +61,11 @@ function withCustom(call: JsonObject, number: JsonObject, custom: string): JsonO
 
 export async function runStageFlow(
   host: HookHost,
-  callFull: JsonObject,
+  callFullObject: object,
   stage: CallStageName,
   options: { callId?: string; crm?: CrmKind; recordingsRoot?: string } = {},
 ): Promise<StageRun> {
+  const callFull = callFullObject as JsonObject;
   const ctx = { stage, ...(options.callId !== undefined ? { callId: options.callId } : {}) };
   const results: StageRun['results'] = [];
   const run = async (point: HookPointName, call: JsonObject): Promise<PointResult> => {

@@ -100,7 +100,8 @@ export interface HookStatus {
 
 export interface HookHost {
   /** Runs every active hook at `point` per the catalogue's composition; never throws for hook failures. */
-  runPoint(point: HookPointName, input: JsonObject, ctx?: RunContext): Promise<PointResult>;
+  /** `input` is the point's catalogue input (JSON data; typed call_full objects are accepted as they are). */
+  runPoint(point: HookPointName, input: object, ctx?: RunContext): Promise<PointResult>;
   status(): HookStatus[];
   /** Id of the current generation (increments on every swap). */
   generation(): number;
@@ -212,7 +213,9 @@ class Host implements HookHost {
     }
     if (this.opts.folder !== null) {
       const folder = path.resolve(this.opts.folder);
-      for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName).sort()) {
+      const names = await readdir(folder).catch(() => null);
+      if (names === null) this.log.warn({ folder }, 'hooks folder does not exist: no loose hook files are loaded');
+      for (const name of (names ?? []).filter(isHookFileName).sort()) {
         this.ensureLooseSlot(folder, name);
       }
     }
@@ -585,7 +588,8 @@ class Host implements HookHost {
 
   // ---------------------------------------------------------------- running
 
-  async runPoint(point: HookPointName, input: JsonObject, ctx: RunContext = {}): Promise<PointResult> {
+  async runPoint(point: HookPointName, inputObject: object, ctx: RunContext = {}): Promise<PointResult> {
+    const input = inputObject as JsonObject;
     const spec = getHookPoint(point as string);
     if (!spec) throw new TypeError(`unknown hook point '${String(point)}'`);
     if (ctx.stage !== undefined && !(spec.stages as readonly HookStage[]).includes(ctx.stage)) {

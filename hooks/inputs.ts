@@ -39,7 +39,8 @@ export interface InputOptions {
 }
 
 /** The input `point` receives for this call at `stage` (default: the point's first stage). */
-export function buildPointInput(point: HookPointName, call: JsonObject, options: InputOptions = {}): JsonObject {
+export function buildPointInput(point: HookPointName, callObject: object, options: InputOptions = {}): JsonObject {
+  const call = callObject as JsonObject;
   const spec = getHookPoint(point);
   const stage = options.stage ?? spec.stages[0] ?? 'call_ended';
   const callStage = (['conversation_requested', 'conversation_accepted', 'conversation_ended', 'call_ended'] as string[]).includes(stage) ? stage : 'call_ended';
