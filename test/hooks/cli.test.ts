@@ -61,3 +61,16 @@ test('try --call builds the point input from a call and judges the result like t
   assert.equal(wrongStage.status, 2);
   assert.match(wrongStage.stderr, /runs at conversation_requested/);
 });
+
+test('check on a pack folder checks the manifest files against the points the manifest names', async (t) => {
+  const dir = await tempDir('check-pack');
+  t.after(() => removeDir(dir));
+  await writeFile(path.join(dir, 'callhook.pack.json'), JSON.stringify({ name: 'acme', version: '1.0.0', hooks: [{ hook: 'process_client_phone', file: 'rewrite.ts' }] }));
+  // A perfectly good need_registration hook, listed for the wrong point.
+  await writeFile(path.join(dir, 'rewrite.ts'), 'export default function (i: { call_stage: string }): boolean { return i.call_stage !== "x"; }\n');
+  await writeFile(path.join(dir, 'unlisted.ts'), 'this is not even TypeScript\n');
+  const r = cli('check', dir);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /rewrite\.ts:1:1: TS\d+: default export does not match hook 'process_client_phone'/);
+  assert.doesNotMatch(r.stdout, /unlisted\.ts/, 'only the manifest files belong to the pack');
+});
