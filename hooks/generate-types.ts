@@ -152,9 +152,9 @@ ${schemaBlock(s.output)}
 A hook is a TypeScript file in the hooks folder (settings \`hooks.folder\`, default \`examples/hooks\`) or in a pack.
 It declares the point it implements with \`export default defineHook('<point>', (input) => ...)\` (import
 \`defineHook\`, \`log\`, \`http\`, \`settings\` from \`'callhook'\`), or exports a plain function and is named after the
-point (\`need_registration.ts\`, or \`need_registration.<anything>.ts\` for several hooks at one point). A plain
-function types its parameter itself (hooks are checked in strict mode):
-\`export default function (input: HookInput<'need_registration'>): boolean { ... }\`. Files whose
+point (\`need_registration.ts\`, or \`need_registration.<anything>.ts\` for several hooks at one point). With
+\`defineHook\` the input and output are typed for you; a plain function is typed only as far as you annotate it:
+\`export default function (input: HookInput<'need_registration'>): boolean { ... }\` (its result is always checked). Files whose
 name starts with \`_\` and files in subfolders are helper modules a hook may import; saving one reloads the folder.
 \`callhook init <dir>\` scaffolds a folder whose tsconfig gives editors the types; \`callhook check <dir>\` type-checks
 it (\`file:line:col: message\`, exit 1 on errors); \`callhook try <file> --call call_full.json [--stage S]\` runs one

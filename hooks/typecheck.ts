@@ -30,6 +30,9 @@ export function compilerOptionsFor(typesIndex: string): ts.CompilerOptions {
     lib: ['lib.es2022.d.ts'],
     types: [],
     strict: true,
+    // `export default function (input) {...}` (the documented plain style) has no contextual type; an
+    // implicit any there must not keep a customer's hook from loading. defineHook hooks are fully typed.
+    noImplicitAny: false,
     noEmit: true,
     skipLibCheck: true,
     isolatedModules: true,

@@ -16,6 +16,7 @@ export function tsconfigFor(typesIndex: string): object {
       lib: ['ES2022'],
       types: [],
       strict: true,
+      noImplicitAny: false,
       noEmit: true,
       skipLibCheck: true,
       isolatedModules: true,
