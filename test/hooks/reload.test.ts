@@ -274,3 +274,27 @@ export default defineHook('process_client_phone', ({ number }) => number.custom 
   assert.equal(await valueNow(host), '100-p2-h2');
   assert.equal(statusOf(host, 'p@1.0.0/p.ts').source, 'p@1.0.0');
 });
+
+test('a recorded trace replays against the hooks active now ("what if")', async (t) => {
+  const { replayTrace } = await import('../../hooks/replay.js');
+  const dir = await tempDir('whatif');
+  t.after(() => removeDir(dir));
+  const name = 'process_client_phone.ts';
+  await writeHook(dir, name, tagHook('old'));
+  const host = await startHost(dir);
+  t.after(() => host.close());
+  const recorded = await host.runPoint('process_client_phone', phoneInput('100'), { stage: 'call_ended', callId: 'c-7' });
+  const serialised = JSON.parse(JSON.stringify(recorded.trace)) as typeof recorded.trace;
+  assert.equal(serialised.inputDigest.length, 16);
+  const same = await replayTrace(host, serialised);
+  assert.equal(same.changed, false);
+  const hash = statusOf(host, name).contentHash;
+  await writeHook(dir, name, tagHook('new'));
+  await waitForStatus(host, () => statusOf(host, name).contentHash !== hash, 'new version active');
+  const diff = await replayTrace(host, serialised);
+  assert.equal(diff.changed, true);
+  assert.equal(diff.before.value, '100-old');
+  assert.equal(diff.after.value, '100-new');
+  assert.equal(diff.after.trace.callId, 'c-7');
+  assert.equal(diff.after.trace.stage, 'call_ended');
+});
