@@ -19,7 +19,7 @@ const numbers: AssemblerOptions['numbers'] = {
   build: (raw) => ({ base: raw, custom: '', is_local: raw.length <= 4, original: raw, variants: [raw] }),
   isInternal: (raw) => /^\d{2,4}$/.test(raw),
 };
-const calls: Partial<CallsSettings> = { trunkChannelPatterns: ['^Local/[^@;]+@pstn(-in)?-', '^PJSIP/provider-'] };
+const calls: Partial<CallsSettings> = { trunk_channel_patterns: ['^Local/[^@;]+@pstn(-in)?-', '^PJSIP/provider-'] };
 
 /** Template calls: the recorded file's rows grouped by its `scenario` column; one call per public file. */
 function templates(): CelRow[][] {

@@ -137,14 +137,14 @@ async function loadCallsSettings(file: string): Promise<Partial<CallsSettings> |
   if (section === undefined) return {};
   if (section === null || typeof section !== 'object' || Array.isArray(section)) return `${file}: calls: must be an object`;
   const calls = section as Record<string, unknown>;
-  for (const key of ['trunkChannelPatterns', 'trunkContexts', 'outboundContexts', 'localEndpointPatterns'] as const) {
+  for (const key of ['trunk_channel_patterns', 'trunk_contexts', 'outbound_contexts', 'local_endpoint_patterns'] as const) {
     const v = calls[key];
     if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) return `${file}: calls.${key}: must be an array of strings`;
   }
-  if (calls['detectOriginate'] !== undefined && typeof calls['detectOriginate'] !== 'boolean') return `${file}: calls.detectOriginate: must be true or false`;
-  if (calls['safetyTimeoutSeconds'] !== undefined && typeof calls['safetyTimeoutSeconds'] !== 'number') return `${file}: calls.safetyTimeoutSeconds: must be a number`;
-  if (calls['pbxTimeZone'] !== undefined && typeof calls['pbxTimeZone'] !== 'string') return `${file}: calls.pbxTimeZone: must be a string`;
-  const known = new Set(['trunkChannelPatterns', 'trunkContexts', 'outboundContexts', 'localEndpointPatterns', 'detectOriginate', 'safetyTimeoutSeconds', 'pbxTimeZone']);
+  if (calls['detect_originate'] !== undefined && typeof calls['detect_originate'] !== 'boolean') return `${file}: calls.detect_originate: must be true or false`;
+  if (calls['safety_timeout_seconds'] !== undefined && typeof calls['safety_timeout_seconds'] !== 'number') return `${file}: calls.safety_timeout_seconds: must be a number`;
+  if (calls['pbx_time_zone'] !== undefined && typeof calls['pbx_time_zone'] !== 'string') return `${file}: calls.pbx_time_zone: must be a string`;
+  const known = new Set(['trunk_channel_patterns', 'trunk_contexts', 'outbound_contexts', 'local_endpoint_patterns', 'detect_originate', 'safety_timeout_seconds', 'pbx_time_zone']);
   const unknown = Object.keys(calls).find((k) => !known.has(k));
   if (unknown !== undefined) return `${file}: calls.${unknown}: unknown setting`;
   return calls as Partial<CallsSettings>;

@@ -88,7 +88,7 @@ test('restart mid-stream: pendingRows() re-pushed into a fresh assembler gives i
 test('a call without LINKEDID_END is finished by the safety timeout, measured on eventtime', () => {
   const truncated = rows.filter((r) => r.id <= 20); // first call, without its LINKEDID_END (row 21)
   const warnings: string[] = [];
-  const a = new CallAssembler({ ...options(warnings), calls: { safetyTimeoutSeconds: 60, pbxTimeZone: 'UTC' } });
+  const a = new CallAssembler({ ...options(warnings), calls: { safety_timeout_seconds: 60, pbx_time_zone: 'UTC' } });
   for (const r of truncated) a.push(r);
   const last = Date.parse('2026-11-24T06:02:07Z');
   a.expire(last + 30_000);
@@ -103,8 +103,8 @@ test('a call without LINKEDID_END is finished by the safety timeout, measured on
   assert.deepEqual(a.drainStages().map((s) => s.stage).slice(-1), ['call_ended']);
 });
 
-test('pbxTimeZone shifts the timeout clock', () => {
-  const a = new CallAssembler({ ...options(), calls: { safetyTimeoutSeconds: 60, pbxTimeZone: 'Europe/Moscow' } });
+test('pbx_time_zone shifts the timeout clock', () => {
+  const a = new CallAssembler({ ...options(), calls: { safety_timeout_seconds: 60, pbx_time_zone: 'Europe/Moscow' } });
   for (const r of rows.filter((r) => r.id <= 20)) a.push(r);
   // 06:02:07 in Moscow (UTC+3) is 03:02:07 UTC; an hour after that in UTC is long past the timeout.
   a.expire(Date.parse('2026-11-24T04:02:07Z'));
@@ -112,6 +112,6 @@ test('pbxTimeZone shifts the timeout clock', () => {
 });
 
 test('invalid settings are reported with the key', () => {
-  assert.throws(() => new CallAssembler({ ...options(), calls: { trunkChannelPatterns: ['(unclosed'] } }), /calls\.trunkChannelPatterns\[0\]/);
-  assert.throws(() => new CallAssembler({ ...options(), calls: { pbxTimeZone: 'Mars/Olympus' } }), /calls\.pbxTimeZone/);
+  assert.throws(() => new CallAssembler({ ...options(), calls: { trunk_channel_patterns: ['(unclosed'] } }), /calls\.trunk_channel_patterns\[0\]/);
+  assert.throws(() => new CallAssembler({ ...options(), calls: { pbx_time_zone: 'Mars/Olympus' } }), /calls\.pbx_time_zone/);
 });

@@ -109,17 +109,17 @@ test('bad usage exits 2; unreadable file and bad settings exit 1 naming the prob
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope\.jsonl/);
   const settings = path.join(tmp, 'settings.json');
-  writeFileSync(settings, JSON.stringify({ calls: { trunkChannelPatterns: ['(unclosed'] } }));
+  writeFileSync(settings, JSON.stringify({ calls: { trunk_channel_patterns: ['(unclosed'] } }));
   const bad = replay(DEMO, '--settings', settings);
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /calls\.trunkChannelPatterns\[0\]/);
-  writeFileSync(settings, JSON.stringify({ calls: { trunkContexts: 'from-pstn' } }));
-  assert.match(replay(DEMO, '--settings', settings).stderr, /calls\.trunkContexts: must be an array of strings/);
+  assert.match(bad.stderr, /calls\.trunk_channel_patterns\[0\]/);
+  writeFileSync(settings, JSON.stringify({ calls: { trunk_contexts: 'from-pstn' } }));
+  assert.match(replay(DEMO, '--settings', settings).stderr, /calls\.trunk_contexts: must be an array of strings/);
 });
 
 test('--settings is applied: without Local endpoint patterns the emulated phones are plumbing, so nobody answers', () => {
   const settings = path.join(tmp, 'no-local-phones.json');
-  writeFileSync(settings, JSON.stringify({ calls: { localEndpointPatterns: [] } }));
+  writeFileSync(settings, JSON.stringify({ calls: { local_endpoint_patterns: [] } }));
   const out = path.join(tmp, 'no-local-phones.jsonl');
   const r = replay(DEMO, '--settings', settings, '--out', out);
   assert.equal(r.status, 0, r.stderr);

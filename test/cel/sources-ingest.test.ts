@@ -92,7 +92,7 @@ test('a live run finishes a call that never gets LINKEDID_END by the safety time
   let clock = lastMs + 1000; // just after the last row: not expired yet
   const finished: FinishedCall[] = [];
   const run = runIngest({
-    source, assembler: new CallAssembler({ calls: { safetyTimeoutSeconds: 60, pbxTimeZone: 'UTC' }, numbers: testNumbers }), store,
+    source, assembler: new CallAssembler({ calls: { safety_timeout_seconds: 60, pbx_time_zone: 'UTC' }, numbers: testNumbers }), store,
     signal: controller.signal, expire: { everyMs: 20, now: () => clock },
     onFinished: (calls) => {
       finished.push(...calls);

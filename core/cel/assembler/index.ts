@@ -9,7 +9,7 @@
 //   render.ts        state → call_full
 //   stages.ts        conversation/call stage events
 // Completion: a call is finished when every linkedid in it had LINKEDID_END, or by expire() after
-// `calls.safetyTimeoutSeconds` without rows, measured on CEL eventtime (PBX clock), not on arrival time,
+// `calls.safety_timeout_seconds` without rows, measured on CEL eventtime (PBX clock), not on arrival time,
 // so a replay and a live run decide identically.
 import type { CelRow } from '../row.js';
 import { parseExtra, extraString, type ExtraObject } from '../parse-extra.js';
@@ -218,7 +218,7 @@ export class CallAssembler {
 
   /**
    * Safety timeout: finishes calls whose newest row's eventtime (PBX clock, converted with
-   * calls.pbxTimeZone) is more than calls.safetyTimeoutSeconds before nowMs (epoch ms, e.g. Date.now()).
+   * calls.pbx_time_zone) is more than calls.safety_timeout_seconds before nowMs (epoch ms, e.g. Date.now()).
    */
   expire(nowMs: number): void {
     for (const call of [...this.registry.live]) {

@@ -3,23 +3,23 @@
 // compileCallsSettings turns the pattern strings into RegExps once, so nothing is compiled per row.
 
 export interface CallsSettings {
-  trunkChannelPatterns: string[];
-  trunkContexts: string[];
-  outboundContexts: string[];
-  localEndpointPatterns: string[];
-  detectOriginate: boolean;
-  safetyTimeoutSeconds: number;
-  pbxTimeZone: string;
+  trunk_channel_patterns: string[];
+  trunk_contexts: string[];
+  outbound_contexts: string[];
+  local_endpoint_patterns: string[];
+  detect_originate: boolean;
+  safety_timeout_seconds: number;
+  pbx_time_zone: string;
 }
 
 export const DEFAULT_CALLS_SETTINGS: Readonly<CallsSettings> = Object.freeze({
-  trunkChannelPatterns: ['^Local/[^@;]+@pstn(-in)?-', '^DAHDI/'],
-  trunkContexts: ['^from-trunk', '^from-pstn'],
-  outboundContexts: ['^outrt-', '^macro-dialout-trunk'],
-  localEndpointPatterns: ['^Local/[^@;]+@phones-'],
-  detectOriginate: true,
-  safetyTimeoutSeconds: 7200,
-  pbxTimeZone: '',
+  trunk_channel_patterns: ['^Local/[^@;]+@pstn(-in)?-', '^DAHDI/'],
+  trunk_contexts: ['^from-trunk', '^from-pstn'],
+  outbound_contexts: ['^outrt-', '^macro-dialout-trunk'],
+  local_endpoint_patterns: ['^Local/[^@;]+@phones-'],
+  detect_originate: true,
+  safety_timeout_seconds: 7200,
+  pbx_time_zone: '',
 });
 
 export interface CompiledCallsSettings {
@@ -47,24 +47,24 @@ function compileList(key: keyof CallsSettings, patterns: readonly string[]): Reg
 /** Partial settings are completed from the defaults, so tests and callers can override one key. */
 export function compileCallsSettings(settings: Partial<CallsSettings> = {}): CompiledCallsSettings {
   const s: CallsSettings = { ...DEFAULT_CALLS_SETTINGS, ...settings };
-  if (!Number.isFinite(s.safetyTimeoutSeconds) || s.safetyTimeoutSeconds <= 0) {
-    throw new CallsSettingsError(`calls.safetyTimeoutSeconds: must be a positive number, got ${String(s.safetyTimeoutSeconds)}`);
+  if (!Number.isFinite(s.safety_timeout_seconds) || s.safety_timeout_seconds <= 0) {
+    throw new CallsSettingsError(`calls.safety_timeout_seconds: must be a positive number, got ${String(s.safety_timeout_seconds)}`);
   }
-  if (s.pbxTimeZone !== '') {
+  if (s.pbx_time_zone !== '') {
     try {
-      new Intl.DateTimeFormat('en-US', { timeZone: s.pbxTimeZone });
+      new Intl.DateTimeFormat('en-US', { timeZone: s.pbx_time_zone });
     } catch {
-      throw new CallsSettingsError(`calls.pbxTimeZone: unknown time zone ${JSON.stringify(s.pbxTimeZone)}`);
+      throw new CallsSettingsError(`calls.pbx_time_zone: unknown time zone ${JSON.stringify(s.pbx_time_zone)}`);
     }
   }
   return {
-    trunkChannel: compileList('trunkChannelPatterns', s.trunkChannelPatterns),
-    trunkContext: compileList('trunkContexts', s.trunkContexts),
-    outboundContext: compileList('outboundContexts', s.outboundContexts),
-    localEndpoint: compileList('localEndpointPatterns', s.localEndpointPatterns),
-    detectOriginate: s.detectOriginate,
-    safetyTimeoutMs: s.safetyTimeoutSeconds * 1000,
-    pbxTimeZone: s.pbxTimeZone,
+    trunkChannel: compileList('trunk_channel_patterns', s.trunk_channel_patterns),
+    trunkContext: compileList('trunk_contexts', s.trunk_contexts),
+    outboundContext: compileList('outbound_contexts', s.outbound_contexts),
+    localEndpoint: compileList('local_endpoint_patterns', s.local_endpoint_patterns),
+    detectOriginate: s.detect_originate,
+    safetyTimeoutMs: s.safety_timeout_seconds * 1000,
+    pbxTimeZone: s.pbx_time_zone,
   };
 }
 
