@@ -30,7 +30,7 @@ test('fmc_numbers are internal by full match (prefix included) and keep prefix s
 test('patterns file: X is one digit, plain numbers, comments, blank lines; FMC numbers keep base/variants', () => {
   const dir = tempDir();
   const file = path.join(dir, 'fmc_patterns.txt');
-  writeFileSync(file, '# corporate SIMs\n8123456XXXX\n\n  +7 900 XXX-XX-01   # sales\r\n79991234567\n');
+  writeFileSync(file, '# corporate SIMs\n8123456XXXX\n\n  +7 900 XXX-XX-01   # sales\r\n79991234567\n7000000xxxx\n');
   const { m, log } = model({ fmc_patterns_file: file });
   assert.equal(m.isInternal('81234560000'), true);
   assert.equal(m.isInternal('81234569999'), true);
@@ -41,6 +41,7 @@ test('patterns file: X is one digit, plain numbers, comments, blank lines; FMC n
   assert.equal(m.isInternal('+79005550002'), false);
   assert.equal(m.isInternal('79991234567'), true);
   assert.equal(m.isInternal('+79991234567'), false);
+  assert.equal(m.isInternal('70000001234'), true, 'lower-case x works too');
   const n = m.build('8 123 456 78 90');
   assert.equal(n.is_local, true);
   assert.equal(n.base, '1234567890');
