@@ -51,6 +51,8 @@ export interface EngineLoadOptions {
   hookSettings: JsonValue;
   http: { allowHosts: string[]; timeoutMs: number; maxResponseBytes: number };
   logger: Logger;
+  /** Circuit breaker thresholds (the sandbox's defaults when absent). */
+  breaker?: { failureThreshold: number; coolDownMs: number };
 }
 
 export interface HookEngine {

@@ -168,10 +168,15 @@ hook at its point with the input built from a call.
   (loose files by file name, pack files as \`<pack>/<file>\`). A switched-off point yields its default.
 - A hook that throws, times out, returns an invalid result or is cooling down (the sandbox's circuit breaker)
   never breaks the call: the point's default applies for that hook (below), and the trace says why.
+- Time: each point has a time budget (below; override per point in settings \`hooks.budgets\`). It is the
+  wall-clock deadline of one hook's invocation at that point, awaited \`http\` included. The synchronous part of
+  the invocation is also capped by the sandbox's CPU ceiling \`sandbox.cpu_ms_per_call\` (default 50 ms): the
+  effective CPU budget is the smaller of the two. Memory, http timeouts and the circuit breaker are the
+  \`sandbox\` settings section's (docs/sandbox.md, docs/settings.md).
 
 ## Hot reload
 
-The folder (and every pack file) is watched. A change is debounced per file (\`hooks.debounceMs\`), skipped when
+The folder (and every pack file) is watched. A change is debounced per file (\`hooks.debounce_ms\`), skipped when
 the content hash is unchanged, type-checked against the call_full and hook types, compiled and loaded into a fresh
 isolate; only then does it replace the running version, by swapping an immutable hook-set generation.
 A version that fails to type-check, compile or load never replaces a working one; the error (with
@@ -182,7 +187,7 @@ broken, the last working version stays active and the error is reported).
 
 Versions: one invocation of a point (\`runPoint\`) takes the current generation at its start and uses it to the
 end, even when a file is reloaded meanwhile; the replaced isolate is disposed only after its in-flight
-invocations finish (or after \`hooks.drainDeadlineMs\`). A call passing through several stages uses the newest
+invocations finish (or after \`hooks.drain_deadline_ms\`). A call passing through several stages uses the newest
 generation at each stage. Pack manifests are read at start (changing a manifest needs a restart).
 
 ## Packs

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../core/log.js';
 import { ActiveHook, type HookIdentity, type HookOrigin } from './active-hook.js';
 import { getHookPoint, isHookPointName, type HookPointName, type HookStage } from './catalogue.js';
+import { DEFAULT_SANDBOX_SETTINGS, breakerFrom, httpPolicyFrom, limitsFrom, type SandboxSettings } from '../sandbox/settings.js';
 import { createDefaultEngine, toHookError, type HookEngine, type JsonObject, type JsonValue } from './engine.js';
 import { PackError, readPack } from './packs.js';
 import { runPointWith, type PointResult, type RunContext, type RunEnv } from './runner.js';
@@ -28,7 +29,11 @@ export interface PackRef {
   settings?: JsonValue;
 }
 
-/** The settings section `hooks` (types/settings/hooks.schema.json), plus runtime wiring. */
+/**
+ * The host's options: the settings sections `hooks` and `sandbox` (see hostOptionsFromSettings in
+ * hooks/settings.ts, which maps the snake_case settings keys to these), plus runtime wiring. Absent
+ * sandbox limits take the `sandbox` section's defaults (DEFAULT_SANDBOX_SETTINGS).
+ */
 export interface HookHostOptions {
   /** Folder of loose hook files; null = none. */
   folder: string | null;
@@ -40,7 +45,7 @@ export interface HookHostOptions {
   files?: Record<string, boolean>;
   /** Packs, loaded in this order before loose files. */
   packs?: PackRef[];
-  /** Per point time budget overrides in ms. */
+  /** Per point time budget overrides in ms: the wall-clock deadline of one invocation at that point. */
   budgets?: Partial<Record<string, number>>;
   /** process_record_file_path results are confined to this folder. */
   recordingsRoot?: string;
@@ -50,11 +55,21 @@ export interface HookHostOptions {
   typecheck?: boolean;
   /** Watch the folders for changes (off for one-shot runs such as `callhook try` or a replay). */
   watch?: boolean;
+  /** sandbox.memory_mb: heap limit of each hook's isolate. */
   memoryMb?: number;
+  /** sandbox.cpu_ms_per_call: CPU ceiling of the synchronous part of any call (never above the point's budget). */
+  cpuMsPerCall?: number;
+  /** sandbox.http.timeout_ms: timeout of one http request of a hook. */
+  httpTimeoutMs?: number;
+  /** sandbox.http.max_response_bytes: largest http response body a hook may receive. */
+  httpMaxResponseBytes?: number;
+  /** sandbox.circuit_breaker: consecutive failures that start a cool-down, and its length. */
+  breaker?: { failureThreshold: number; coolDownMs: number };
   /** How long a retired version may keep running in-flight invocations before its isolate is disposed. */
   drainDeadlineMs?: number;
   /** Hosts loose files may call through the host HTTP API. */
   allowHosts?: string[];
+  /** sandbox.isolation: 'process' (supervised child process) or 'inline'; ignored when `engine` is given. */
   isolation?: 'process' | 'inline';
   logger?: Logger;
   /** Injected engine (default: the sandbox's isolated-vm host). The host closes only an engine it created. */
@@ -187,6 +202,8 @@ class Host implements HookHost {
   private closed = false;
   private readonly env: RunEnv;
   private readonly log: Logger;
+  /** The `sandbox` settings every hook is loaded with (the options' values over the section's defaults). */
+  private readonly sandbox: SandboxSettings;
 
   constructor(
     private readonly opts: HookHostOptions,
@@ -196,6 +213,14 @@ class Host implements HookHost {
     this.log = opts.logger ?? createLogger({ level: 'warn' });
     this.checker = opts.typecheck === false ? null : new HookTypeChecker(opts.typesIndex);
     const budgets = opts.budgets ?? {};
+    const d = DEFAULT_SANDBOX_SETTINGS;
+    this.sandbox = {
+      isolation: opts.isolation ?? d.isolation,
+      memory_mb: opts.memoryMb ?? d.memory_mb,
+      cpu_ms_per_call: opts.cpuMsPerCall ?? d.cpu_ms_per_call,
+      http: { timeout_ms: opts.httpTimeoutMs ?? d.http.timeout_ms, max_response_bytes: opts.httpMaxResponseBytes ?? d.http.max_response_bytes },
+      circuit_breaker: opts.breaker ? { failure_threshold: opts.breaker.failureThreshold, cool_down_ms: opts.breaker.coolDownMs } : d.circuit_breaker,
+    };
     this.env = {
       recordingsRoot: path.resolve(opts.recordingsRoot ?? '/var/spool/asterisk/monitor'),
       budgetMs: (point) => budgets[point] ?? getHookPoint(point).budgetMs,
@@ -502,9 +527,10 @@ class Host implements HookHost {
     try {
       const compiled = await this.engine.compile({ file: slot.file, root: slot.root, displayName: slot.displayName });
       loaded = await this.engine.load(compiled, {
-        limits: { memoryMb: this.opts.memoryMb ?? 32, cpuMsPerCall: budget, wallMsPerCall: budget },
+        limits: limitsFrom(this.sandbox, budget),
         hookSettings: slot.hookSettings,
-        http: { allowHosts: slot.allowHosts, timeoutMs: Math.min(budget, 5000), maxResponseBytes: 1 << 20 },
+        http: httpPolicyFrom(this.sandbox, slot.allowHosts),
+        breaker: breakerFrom(this.sandbox),
         logger: this.log.child({ hook: slot.displayName }),
       });
       const declared = loaded.declaredHook;
@@ -672,7 +698,7 @@ class Host implements HookHost {
 /** Creates a host, loads packs and the folder, and (unless `watch: false`) starts watching. */
 export async function createHookHost(options: HookHostOptions): Promise<HookHost> {
   const logger = options.logger ?? createLogger({ level: 'warn' });
-  const engine = options.engine ?? createDefaultEngine(options.isolation ?? 'process', logger);
+  const engine = options.engine ?? createDefaultEngine(options.isolation ?? DEFAULT_SANDBOX_SETTINGS.isolation, logger);
   const host = new Host({ ...options, logger }, engine, options.engine === undefined);
   try {
     await host.start();

@@ -1,6 +1,6 @@
 // Public API of the hook host (what the connector, the admin API and the CLI use).
 //
-//   const host = await createHookHost(hostOptionsFromSettings(settings.hooks, { logger }));
+//   const host = await createHookHost(hostOptionsFromSettings(settings.hooks, settings.sandbox, { logger }));
 //   const { value, cancelled, trace } = await host.runPoint('need_registration', buildPointInput('need_registration', callFull, { stage }), { stage, callId });
 //   host.status();   // per hook: source, hash, state, last error with file:line:col, calls, failures, p50/p99
 //   await host.close();

@@ -1,8 +1,12 @@
-// The `hooks` settings section (types/settings/hooks.schema.json, defaults applied by the settings
-// loader) turned into the host's options. The host itself never reads global settings.
+// The `hooks` and `sandbox` settings sections (types/settings/hooks.schema.json, sandbox.schema.json;
+// defaults applied by the settings loader, core/settings) turned into the host's options. The host itself
+// never reads global settings. One owner per setting: the hook files, switches, packs, per-point time
+// budgets and hot reload are `hooks`; the isolate limits (memory, CPU ceiling, http, circuit breaker)
+// and the isolation mode are `sandbox`.
 import type { Logger } from 'pino';
+import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox/settings.js';
 import type { HookEngine, JsonValue } from './engine.js';
-import type { HookHostOptions } from './host.js';
+import type { HookHostOptions, PackRef } from './host.js';
 
 /** The `hooks` section after defaults (see types/settings/hooks.schema.json for each key's meaning). */
 export interface HooksSettings {
@@ -12,14 +16,12 @@ export interface HooksSettings {
   files: Record<string, boolean>;
   packs: Array<{ path: string; enabled?: boolean; settings?: JsonValue }>;
   budgets: Record<string, number>;
-  recordingsRoot: string;
-  debounceMs: number;
+  recordings_root: string;
+  debounce_ms: number;
   typecheck: boolean;
   watch: boolean;
-  memoryMb: number;
-  drainDeadlineMs: number;
-  allowHosts: string[];
-  isolation: 'process' | 'inline';
+  drain_deadline_ms: number;
+  allow_hosts: string[];
 }
 
 export const DEFAULT_HOOKS_SETTINGS: HooksSettings = {
@@ -29,22 +31,50 @@ export const DEFAULT_HOOKS_SETTINGS: HooksSettings = {
   files: {},
   packs: [],
   budgets: {},
-  recordingsRoot: '/var/spool/asterisk/monitor',
-  debounceMs: 100,
+  recordings_root: '/var/spool/asterisk/monitor',
+  debounce_ms: 100,
   typecheck: true,
   watch: true,
-  memoryMb: 32,
-  drainDeadlineMs: 30000,
-  allowHosts: [],
-  isolation: 'process',
+  drain_deadline_ms: 30000,
+  allow_hosts: [],
 };
 
+/**
+ * The host's options from the two sections (missing keys take the schema defaults) and the runtime's
+ * wiring. Paths are used as given: the settings loader has already resolved them.
+ */
 export function hostOptionsFromSettings(
-  section: Partial<HooksSettings> | undefined,
+  hooks: Partial<HooksSettings> | undefined,
+  sandbox: Partial<SandboxSettings> | undefined,
   runtime: { logger?: Logger; engine?: HookEngine; watch?: boolean } = {},
 ): HookHostOptions {
-  const s = { ...DEFAULT_HOOKS_SETTINGS, ...(section ?? {}) };
-  const options: HookHostOptions = { ...s, folder: s.folder, watch: runtime.watch ?? s.watch };
+  const h: HooksSettings = { ...DEFAULT_HOOKS_SETTINGS, ...(hooks ?? {}) };
+  const s: SandboxSettings = { ...DEFAULT_SANDBOX_SETTINGS, ...(sandbox ?? {}) };
+  const packs: PackRef[] = h.packs.map((p) => ({
+    path: p.path,
+    ...(p.enabled !== undefined ? { enabled: p.enabled } : {}),
+    ...(p.settings !== undefined ? { settings: p.settings } : {}),
+  }));
+  const options: HookHostOptions = {
+    folder: h.folder,
+    enabled: h.enabled,
+    points: h.points,
+    files: h.files,
+    packs,
+    budgets: h.budgets,
+    recordingsRoot: h.recordings_root,
+    debounceMs: h.debounce_ms,
+    typecheck: h.typecheck,
+    watch: runtime.watch ?? h.watch,
+    drainDeadlineMs: h.drain_deadline_ms,
+    allowHosts: h.allow_hosts,
+    isolation: s.isolation,
+    memoryMb: s.memory_mb,
+    cpuMsPerCall: s.cpu_ms_per_call,
+    httpTimeoutMs: s.http.timeout_ms,
+    httpMaxResponseBytes: s.http.max_response_bytes,
+    breaker: { failureThreshold: s.circuit_breaker.failure_threshold, coolDownMs: s.circuit_breaker.cool_down_ms },
+  };
   if (runtime.logger) options.logger = runtime.logger;
   if (runtime.engine) options.engine = runtime.engine;
   return options;

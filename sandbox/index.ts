@@ -6,7 +6,7 @@ export type { HookHttpPolicy } from './http.js';
 export type { BreakerSettings, HookHealth } from './breaker.js';
 export type { HookLogEntry, InvokeContext, InvokeOutcome, JsonValue, LoadOptions, LoadedHook, SandboxLimits } from './types.js';
 export { createSandboxHost, type SandboxHost, type SandboxHostOptions } from './host.js';
-export { DEFAULT_SANDBOX_SETTINGS, breakerFrom, limitsFrom, httpPolicyFrom, type SandboxSettings } from './settings.js';
+export { DEFAULT_SANDBOX_SETTINGS, DEFAULT_WALL_MS_PER_CALL, breakerFrom, limitsFrom, httpPolicyFrom, type SandboxSettings } from './settings.js';
 export { tryHook, type TryOptions, type TryResult } from './try.js';
 
 import type { CompiledHook } from './compile.js';

@@ -20,6 +20,8 @@ export interface TryOptions {
   callId?: string;
   outputSchema?: object;
   settings?: SandboxSettings;
+  /** Wall-clock deadline of the call in ms: the hook point's budget when the caller knows it (default 2000). */
+  wallMs?: number;
   hookSettings?: JsonValue;
   allowHosts?: string[];
   /** Default 'inline': a one-shot run in the support engineer's own process. */
@@ -58,7 +60,7 @@ export async function tryHook(opts: TryOptions): Promise<TryResult> {
     let loaded;
     try {
       loaded = await host.load(compiled, {
-        limits: limitsFrom(settings), hookSettings: opts.hookSettings ?? {}, http: httpPolicyFrom(settings, opts.allowHosts ?? []),
+        limits: limitsFrom(settings, opts.wallMs), hookSettings: opts.hookSettings ?? {}, http: httpPolicyFrom(settings, opts.allowHosts ?? []),
         logger: opts.logger, breaker: breakerFrom(settings),
       });
     } catch (error) { return failed(error, opts.hook ?? fallbackName); }

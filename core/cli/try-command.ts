@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
 import { tryHook, type JsonValue, type TryResult } from '../../sandbox/index.js';
 import { judge, planFromCall, type CallTryPlan } from '../../hooks/try-call.js';
+import { getHookPoint, isHookPointName } from '../../hooks/catalogue.js';
+import { pointFromFileName } from '../../hooks/host.js';
 
 const USAGE = 'usage: callhook try <hook.ts> (--input <input.json> | --call <call_full.json> [--stage STAGE]) [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]';
 
@@ -45,8 +47,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(parsed.values.call ? `callhook try: ${why}\n` : `callhook try: cannot read ${parsed.values.input}: ${why}\n`);
     return 2;
   }
+  // The call gets the time budget the host would give it: its hook point's (see hooks.budgets).
+  const point = plan?.point ?? parsed.values.hook ?? pointFromFileName(file);
   const result = await tryHook({
     file, input, hookSettings, logger: createLogger({ level: 'error' }),
+    ...(isHookPointName(point) ? { wallMs: getHookPoint(point).budgetMs } : {}),
     ...(plan ? { hook: plan.point } : parsed.values.hook ? { hook: parsed.values.hook } : {}),
     ...(parsed.values.root ? { root: parsed.values.root } : {}),
     ...(parsed.values['allow-host'] ? { allowHosts: parsed.values['allow-host'] } : {}),

@@ -224,7 +224,8 @@ export default defineHook('process_client_phone', async ({ number }) => {
     },
     close: () => real.close(),
   };
-  const host = await startHost(dir, { engine, allowHosts: ['127.0.0.1'], budgets: { process_client_phone: 10000 } });
+  // The request is held until v2 is active: give it the point's whole budget, not the default http timeout.
+  const host = await startHost(dir, { engine, allowHosts: ['127.0.0.1'], budgets: { process_client_phone: 10000 }, httpTimeoutMs: 10000 });
   t.after(() => host.close());
   await waitForStatus(host, () => statusOf(host, name).state === 'active', 'v1 active');
   const hashV1 = statusOf(host, name).contentHash;
