@@ -54,34 +54,6 @@ export function declaredPointInSource(text: string): string | null {
   return m ? (m[1] ?? null) : null;
 }
 
-const TYPES_DIR = path.dirname(TYPES_INDEX);
-
-/**
- * Stand-ins for the contract area's generated files, served only while they are absent from the
- * checkout (a partial tree, or before `npm run types` ran), so hooks are still checked against real
- * call_full shapes: the index re-exports exactly what the real one does, and call_full comes from the
- * assembler's structurally identical declarations.
- */
-function contractStandIns(): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!existsSync(TYPES_INDEX)) {
-    out.set(TYPES_INDEX, "export * from './call_full.js';\nexport * from './host-api.js';\nexport * from './hooks.js';\n");
-  }
-  const callFull = path.join(TYPES_DIR, 'call_full.d.ts');
-  if (!existsSync(callFull)) {
-    out.set(
-      callFull,
-      `export type { CallFull, CallNumber, Channel, Conversation, CallStage, CallType, ChannelState } from '../core/cel/assembler/types.js';
-import type { CallNumber } from '../core/cel/assembler/types.js';
-export interface User { email: string; id: string; name: string; phones: string[]; position: string; raw: Record<string, unknown> }
-export interface Entity { id: string; is_new: boolean; name: string; phones: CallNumber[]; raw: Record<string, unknown>; responsible: User | null; responsible_id: string; type: string }
-export interface Registration { activity_id: string; created_company_id: string; created_contact_id: string; created_deal_id: string; created_lead_id: string; entity_id: string; entity_type: string; id: string; responsible_id: string }
-`,
-    );
-  }
-  return out;
-}
-
 /** The virtual file that checks a hook's default export against its point's contract. */
 function companionSource(abs: string, point: string): string {
   const base = './' + path.basename(abs);
@@ -90,17 +62,14 @@ function companionSource(abs: string, point: string): string {
 
 export class HookTypeChecker {
   private readonly files = new Map<string, Entry>();
-  private readonly standIns: Map<string, string>;
   private readonly service: ts.LanguageService;
   private readonly options: ts.CompilerOptions;
 
   constructor(typesIndex: string = TYPES_INDEX) {
     this.options = compilerOptionsFor(typesIndex);
-    this.standIns = typesIndex === TYPES_INDEX ? contractStandIns() : new Map();
-    for (const [file, text] of this.standIns) this.files.set(file, { version: 1, text });
     const host: ts.LanguageServiceHost = {
       getCompilationSettings: () => this.options,
-      getScriptFileNames: () => [...this.files.keys()].filter((f) => !this.standIns.has(f)),
+      getScriptFileNames: () => [...this.files.keys()],
       // Files the host did not hand in (helpers, type declarations) are versioned by mtime so an edited
       // helper is re-read instead of served from the service's cache.
       getScriptVersion: (f) => {

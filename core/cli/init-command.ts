@@ -66,10 +66,6 @@ export async function run(argv: string[]): Promise<number> {
     writeFileSync(target, content);
     process.stdout.write(`created  ${target}\n`);
   }
-  if (!existsSync(TYPES_INDEX)) {
-    // `callhook check` still works (it serves stand-ins), but editors read the tsconfig's path as is.
-    process.stderr.write(`warning: ${TYPES_INDEX} is not generated yet (run \`npm run types\` in the callhook installation) - editors will not resolve 'callhook' until then\n`);
-  }
   process.stdout.write(`Point hooks.folder in your settings at ${dir}; the host reloads files as you save them.\n`);
   return 0;
 }
