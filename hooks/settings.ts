@@ -5,24 +5,12 @@
 // and the isolation mode are `sandbox`.
 import type { Logger } from 'pino';
 import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox/settings.js';
+import type { HooksSettings } from '../types/settings.js';
 import type { HookEngine, JsonValue } from './engine.js';
 import type { HookHostOptions, PackRef } from './host.js';
 
-/** The `hooks` section after defaults (see types/settings/hooks.schema.json for each key's meaning). */
-export interface HooksSettings {
-  enabled: boolean;
-  folder: string;
-  points: Record<string, boolean>;
-  files: Record<string, boolean>;
-  packs: Array<{ path: string; enabled?: boolean; settings?: JsonValue }>;
-  budgets: Record<string, number>;
-  recordings_root: string;
-  debounce_ms: number;
-  typecheck: boolean;
-  watch: boolean;
-  drain_deadline_ms: number;
-  allow_hosts: string[];
-}
+/** The `hooks` section after defaults: generated from types/settings/hooks.schema.json (types/settings.d.ts). */
+export type { HooksSettings };
 
 export const DEFAULT_HOOKS_SETTINGS: HooksSettings = {
   enabled: true,
@@ -50,11 +38,8 @@ export function hostOptionsFromSettings(
 ): HookHostOptions {
   const h: HooksSettings = { ...DEFAULT_HOOKS_SETTINGS, ...(hooks ?? {}) };
   const s: SandboxSettings = { ...DEFAULT_SANDBOX_SETTINGS, ...(sandbox ?? {}) };
-  const packs: PackRef[] = h.packs.map((p) => ({
-    path: p.path,
-    ...(p.enabled !== undefined ? { enabled: p.enabled } : {}),
-    ...(p.settings !== undefined ? { settings: p.settings } : {}),
-  }));
+  // A pack's settings came out of the JSON settings file (validated against its manifest when it loads).
+  const packs: PackRef[] = h.packs.map((p) => ({ path: p.path, enabled: p.enabled, settings: p.settings as JsonValue }));
   const options: HookHostOptions = {
     folder: h.folder,
     enabled: h.enabled,

@@ -8,14 +8,10 @@
 import type { BreakerSettings } from './breaker.js';
 import type { HookHttpPolicy } from './http.js';
 import type { SandboxLimits } from './types.js';
+import type { SandboxSettings } from '../types/settings.js';
 
-export interface SandboxSettings {
-  isolation: 'process' | 'inline';
-  memory_mb: number;
-  cpu_ms_per_call: number;
-  http: { timeout_ms: number; max_response_bytes: number };
-  circuit_breaker: { failure_threshold: number; cool_down_ms: number };
-}
+/** The `sandbox` section after defaults: generated from types/settings/sandbox.schema.json (types/settings.d.ts). */
+export type { SandboxSettings };
 
 export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   isolation: 'process',

@@ -1,16 +1,10 @@
 // The `calls` settings section (types/settings/calls.schema.json) as the assembler uses it.
-// CallsSettings mirrors the schema; DEFAULT_CALLS_SETTINGS mirrors its defaults (a test keeps both in step).
+// CallsSettings is generated from the schema; DEFAULT_CALLS_SETTINGS mirrors its defaults (a test keeps both in step).
 // compileCallsSettings turns the pattern strings into RegExps once, so nothing is compiled per row.
+import type { CallsSettings } from '../../../types/settings.js';
 
-export interface CallsSettings {
-  trunk_channel_patterns: string[];
-  trunk_contexts: string[];
-  outbound_contexts: string[];
-  local_endpoint_patterns: string[];
-  detect_originate: boolean;
-  safety_timeout_seconds: number;
-  pbx_time_zone: string;
-}
+/** The `calls` section after defaults: generated from types/settings/calls.schema.json (types/settings.d.ts). */
+export type { CallsSettings };
 
 export const DEFAULT_CALLS_SETTINGS: Readonly<CallsSettings> = Object.freeze({
   trunk_channel_patterns: ['^Local/[^@;]+@pstn(-in)?-', '^DAHDI/'],

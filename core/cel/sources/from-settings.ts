@@ -4,27 +4,10 @@ import type { CelSource, CelSourceEventHandler } from './source.js';
 import { createReplaySource } from './file.js';
 import { createMariaDbSource, type MariaDbSourceOptions } from './mariadb.js';
 import { createMariaDbStateStore, createMemoryStateStore, type StateStore } from './state-store.js';
+import type { CelSettings } from '../../../types/settings.js';
 
-export interface CelSettings {
-  source: 'replay' | 'mariadb';
-  replay: { path: string; batch_size: number };
-  mariadb: {
-    host: string;
-    port: number;
-    user: string;
-    password: string;
-    database: string;
-    table: string;
-    column_aliases: Partial<Record<string, string>>;
-    batch_size: number;
-    poll_interval_min_ms: number;
-    poll_interval_max_ms: number;
-    retry_min_ms: number;
-    retry_max_ms: number;
-    gap_wait_ms: number;
-    state_database: string;
-  };
-}
+/** The `cel` section after defaults: generated from types/settings/cel.schema.json (types/settings.d.ts). */
+export type { CelSettings };
 
 /** The schema defaults (a test keeps the two equal). */
 export const DEFAULT_CEL_SETTINGS: CelSettings = {

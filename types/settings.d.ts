@@ -1,0 +1,376 @@
+// GENERATED from types/settings/*.schema.json by `npm run types` (core/settings/generate.ts). DO NOT EDIT BY HAND.
+/**
+ * The callhook settings file: one JSON object with one key per section. Every key is optional; a missing key takes its default, so an empty file (or no file) is the demo configuration.
+ */
+export interface Settings {
+  calls: CallsSettings;
+  cel: CelSettings;
+  hooks: HooksSettings;
+  log: LogSettings;
+  numbers: NumbersSettings;
+  sandbox: SandboxSettings;
+}
+/**
+ * How CEL rows become calls: what is a trunk, which Local channels are real parties, click-to-call detection, when an unfinished call is given up. The defaults classify the bundled demo recording (trunks Local/…@pstn-in-…/@pstn-…, phones Local/NNN@phones-…) and FreePBX's usual trunk contexts.
+ */
+export interface CallsSettings {
+  /**
+   * Regular expressions (JavaScript syntax) matched against a CEL channame; a match marks the channel as a trunk (the external side). FreePBX example: "^PJSIP/my-provider-".
+   *
+   * @default ["^Local/[^@;]+@pstn(-in)?-","^DAHDI/"]
+   */
+  trunk_channel_patterns: string[];
+  /**
+   * Regular expressions matched against the dialplan context of a channel's first row (CHAN_START): channels that start in one of them came in from a trunk.
+   *
+   * @default ["^from-trunk","^from-pstn"]
+   */
+  trunk_contexts: string[];
+  /**
+   * Regular expressions matched against every context the caller's channel passes through; a match means it is dialing out over a trunk (FreePBX outbound routes are outrt-<id>), so the call is outgoing even before the trunk channel appears.
+   *
+   * @default ["^outrt-","^macro-dialout-trunk"]
+   */
+  outbound_contexts: string[];
+  /**
+   * Regular expressions matched against Local channel names. A Local pair that matches (or matches a trunk pattern) IS a party (a phone or a line), e.g. in test labs that emulate handsets with Local channels. Every other Local pair is dialplan plumbing (FreePBX Local/201@from-queue-…) and collapses into the real channel it reaches.
+   *
+   * @default ["^Local/[^@;]+@phones-"]
+   */
+  local_endpoint_patterns: string[];
+  /**
+   * Recognise click-to-call (AMI Originate): the primary channel's first ANSWER is AppDial2 '(Outgoing Line)' before it ran any dialplan. The caller number is then taken from the originated channel's endpoint (e.g. PJSIP/201-… → 201), because an Originate's CallerID often carries the customer's number.
+   *
+   * @default true
+   */
+  detect_originate: boolean;
+  /**
+   * A call that has not received a row for this long (by CEL eventtime) is finished and reported with complete='timeout' even though some LINKEDID_END never arrived. Keep it above the longest hold/park time.
+   *
+   * @default 7200
+   */
+  safety_timeout_seconds: number;
+  /**
+   * IANA time zone of the Asterisk server (CEL eventtime is local PBX time on FreePBX). Empty = the connector host's own zone. Only used to compare eventtime with the wall clock for the safety timeout.
+   *
+   * @default ""
+   */
+  pbx_time_zone: string;
+}
+/**
+ * Where callhook reads Asterisk CEL rows from: a replay file (demo, tests) or the PBX's MariaDB/MySQL `cel` table (read-only).
+ */
+export interface CelSettings {
+  /**
+   * `replay` reads `replay.path` once and stops; `mariadb` polls the PBX's CEL table forever.
+   *
+   * @default "replay"
+   */
+  source: 'replay' | 'mariadb';
+  replay: {
+    /**
+     * JSON Lines (.jsonl) or CSV (.csv) file with the FreePBX `cel` column names as keys / header. Relative to the settings file's folder; the default is the bundled demo recording.
+     *
+     * @default "examples/cel/demo.jsonl"
+     */
+    path: string;
+    /**
+     * Rows handed to the call assembler at a time.
+     *
+     * @default 500
+     */
+    batch_size: number;
+  };
+  mariadb: {
+    /**
+     * @default "127.0.0.1"
+     */
+    host: string;
+    /**
+     * @default 3306
+     */
+    port: number;
+    /**
+     * A user that only needs SELECT on the CEL table (the connector never writes there).
+     *
+     * @default "root"
+     */
+    user: string;
+    /**
+     * Password of that user. Never printed or logged (shown as "***").
+     *
+     * @default ""
+     */
+    password: string;
+    /**
+     * Database holding the CEL table (FreePBX: asteriskcdrdb).
+     *
+     * @default "asteriskcdrdb"
+     */
+    database: string;
+    /**
+     * @default "cel"
+     */
+    table: string;
+    /**
+     * CEL field name -> column name where the table differs, e.g. {"extra": "eventextra"} (Issabel). Without an extra column, detailed call statuses degrade to answered/missed.
+     *
+     * @default {}
+     */
+    column_aliases: {
+      [k: string]: string;
+    };
+    /**
+     * Rows per SELECT and per batch handed to the assembler (a large backlog is streamed in batches of this size).
+     *
+     * @default 1000
+     */
+    batch_size: number;
+    /**
+     * Poll interval while rows keep arriving.
+     *
+     * @default 250
+     */
+    poll_interval_min_ms: number;
+    /**
+     * Idle polls back off exponentially up to this interval.
+     *
+     * @default 5000
+     */
+    poll_interval_max_ms: number;
+    /**
+     * First wait after a lost connection or missing table; doubles on each failure.
+     *
+     * @default 500
+     */
+    retry_min_ms: number;
+    /**
+     * @default 30000
+     */
+    retry_max_ms: number;
+    /**
+     * How long a missing id at the tail of the table (an insert not committed yet) is waited for before it is skipped.
+     *
+     * @default 1000
+     */
+    gap_wait_ms: number;
+    /**
+     * The connector's own database (same server and credentials) where the cursor and unfinished calls are kept; created when missing. Never the PBX's database.
+     *
+     * @default "callhook"
+     */
+    state_database: string;
+  };
+}
+/**
+ * The customization hook host: where hook files live, which are on, packs, per-point time budgets, hot reload. The catalogue of hook points is docs/hooks.md. Isolate limits (memory, CPU, http, circuit breaker) and the isolation mode are the `sandbox` section's.
+ */
+export interface HooksSettings {
+  /**
+   * The whole customizer on/off. Off: every hook point yields its documented default.
+   *
+   * @default true
+   */
+  enabled: boolean;
+  /**
+   * Folder of loose hook files (*.ts), relative to the settings file's folder or absolute. Each file implements one hook point (named after it, or declared with defineHook). The default is the demo's hooks (examples/hooks in the callhook installation).
+   *
+   * @default "examples/hooks"
+   */
+  folder: string;
+  /**
+   * Per hook point on/off, e.g. {"process_client_phone": false}. Absent = on.
+   *
+   * @default {}
+   */
+  points: {
+    [k: string]: boolean;
+  };
+  /**
+   * Per file on/off by display name: loose files by file name ("blacklist.ts"), pack files as "<pack>/<file>". Absent = on.
+   *
+   * @default {}
+   */
+  files: {
+    [k: string]: boolean;
+  };
+  /**
+   * Hook packs (folders with callhook.pack.json), loaded in this order before loose files.
+   *
+   * @default []
+   */
+  packs: {
+    /**
+     * Folder of the pack (holding callhook.pack.json), relative to the settings file's folder or absolute.
+     */
+    path: string;
+    /**
+     * @default true
+     */
+    enabled: boolean;
+    /**
+     * The pack's own settings, validated against the settingsSchema of its manifest.
+     *
+     * @default {}
+     */
+    settings: {
+      [k: string]: unknown;
+    };
+  }[];
+  /**
+   * Per hook point time budget overrides in milliseconds. A point's budget (this value, else the catalogue's default in docs/hooks.md) is the wall-clock deadline of one invocation at that point, awaited http included. The CPU time of the synchronous part is further capped by sandbox.cpu_ms_per_call: the effective CPU budget is the smaller of the two.
+   *
+   * @default {}
+   */
+  budgets: {
+    [k: string]: number;
+  };
+  /**
+   * Recordings root: process_record_file_path results are confined to it ('..', absolute paths elsewhere and symlinks out are refused). Relative to the settings file's folder or absolute.
+   *
+   * @default "/var/spool/asterisk/monitor"
+   */
+  recordings_root: string;
+  /**
+   * Quiet time after the last change of a hook file before it is reloaded.
+   *
+   * @default 100
+   */
+  debounce_ms: number;
+  /**
+   * Type-check each hook against the call_full types before it replaces the running version.
+   *
+   * @default true
+   */
+  typecheck: boolean;
+  /**
+   * Watch the folder and packs and hot-reload changed files.
+   *
+   * @default true
+   */
+  watch: boolean;
+  /**
+   * How long a replaced version may finish in-flight invocations before its isolate is disposed.
+   *
+   * @default 30000
+   */
+  drain_deadline_ms: number;
+  /**
+   * Hosts loose hook files may call through the host HTTP API (packs declare their own in the manifest).
+   *
+   * @default []
+   */
+  allow_hosts: string[];
+}
+/**
+ * The connector's own log (pino, JSON lines on stderr). Secrets (passwords, tokens, webhook URLs) are redacted whatever the level.
+ */
+export interface LogSettings {
+  /**
+   * Lowest level written: 'trace' and 'debug' for troubleshooting, 'info' for normal operation, 'silent' for none. The CALLHOOK_LOG_LEVEL environment variable overrides it.
+   *
+   * @default "info"
+   */
+  level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+/**
+ * How a raw number from Asterisk becomes a call_full Number (base, variants, is_local, custom): dialling prefixes, which numbers are employees' (extensions and FMC mobiles), and auto-replacement rules. See docs/numbers.md.
+ */
+export interface NumbersSettings {
+  /**
+   * Dialling prefixes, digits with an optional leading "+", e.g. ["+7495", "8495", "+7", "7", "8"]. A number's base is the number with the LONGEST matching prefix removed; its variants are the base, then prefix+base for every prefix in this order (used to search the CRM). Extensions are never stripped.
+   *
+   * @default ["+7","8","7"]
+   */
+  prefixes: string[];
+  /**
+   * A number of 1 to this many digits (no "+") is an employee's extension: is_local is true and no prefix is stripped. Longer numbers are external unless FMC says otherwise.
+   *
+   * @default 4
+   */
+  internal_max_length: number;
+  /**
+   * Employees' mobile numbers that count as internal (FMC). Full match including prefixes: list every form the PBX may send ("+79001234567" does not cover "89001234567"). Spaces, dashes, dots and parentheses are ignored.
+   *
+   * @default []
+   */
+  fmc_numbers: string[];
+  /**
+   * Text file of FMC patterns, one per line: digits with an optional leading "+", X = any single digit (e.g. 8123456XXXX); blank lines and # comments are ignored. Re-read about once a second when it changes; may be missing (no patterns until it appears). A relative path is resolved against the connector's base directory (by default the working directory). Empty = no file.
+   *
+   * @default ""
+   */
+  fmc_patterns_file: string;
+  /**
+   * Auto-replacement rules, tried in order on the cleaned number; the FIRST rule whose pattern matches wins and its result becomes the Number's custom (which the connector then uses instead of original). No match = custom stays empty.
+   *
+   * @default []
+   */
+  auto_replace: {
+    /**
+     * JavaScript regular expression (no flags), e.g. "^\\+7(\\d{10})$". Anchor it with ^…$ to rewrite the whole number; otherwise only the first match is replaced.
+     */
+    pattern: string;
+    /**
+     * Replacement text; $1, $2 … insert the pattern's groups, $& the whole match, $$ a literal $. E.g. "8$1".
+     */
+    replacement: string;
+  }[];
+}
+/**
+ * Limits and isolation of the isolated-vm sandbox every customer hook runs in: this section is the only place for them. Per-point wall-clock time budgets are the hooks section's (hooks.budgets); http allow lists are per hook file or pack (hooks.allow_hosts, pack manifests); here are the limits every hook gets.
+ */
+export interface SandboxSettings {
+  /**
+   * 'process': hook isolates live in a supervised child process that is restarted (and its hooks reloaded) if V8 aborts on an out-of-memory or catastrophic error. 'inline': isolates live in the connector's own process (faster to start, one less process, but such an abort takes the connector down).
+   *
+   * @default "process"
+   */
+  isolation: 'process' | 'inline';
+  /**
+   * Heap limit of each hook's isolate in MB (V8 treats it as a guideline; a hook may briefly overshoot it 2-3 times). A hook that hits it fails with HOOK_OOM and gets a fresh isolate.
+   *
+   * @default 32
+   */
+  memory_mb: number;
+  /**
+   * CPU ceiling of the synchronous part of any hook call in ms, whatever the point (HOOK_TIMEOUT beyond it): how long one hook may hold the thread that runs its isolate. The wall-clock deadline of a call is its hook point's time budget (hooks.budgets, defaults in docs/hooks.md); the effective CPU budget is the smaller of this value and that budget.
+   *
+   * @default 50
+   */
+  cpu_ms_per_call: number;
+  /**
+   * Defaults for the hook http API. A hook reaches only the hosts allow-listed for it or its pack.
+   */
+  http: {
+    /**
+     * Timeout of one http request in ms (a hook may ask for less, never more).
+     *
+     * @default 1500
+     */
+    timeout_ms: number;
+    /**
+     * Largest response body a hook may receive; the connection is cut past it (HOOK_HTTP_FAILED).
+     *
+     * @default 1048576
+     */
+    max_response_bytes: number;
+  };
+  /**
+   * A hook that fails this many calls in a row is skipped (its default applies, HOOK_COOLING_DOWN) for cool_down_ms, then tried again.
+   */
+  circuit_breaker: {
+    /**
+     * Consecutive failures that open the breaker.
+     *
+     * @default 5
+     */
+    failure_threshold: number;
+    /**
+     * How long a failing hook is skipped, in ms.
+     *
+     * @default 30000
+     */
+    cool_down_ms: number;
+  };
+}
