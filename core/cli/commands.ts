@@ -32,6 +32,11 @@ export const commands: Record<string, CommandEntry> = {
     usage: 'callhook replay <file> [--settings settings.json] [--out calls.jsonl] [--stages]',
     load: () => import('./replay-command.js'),
   },
+  settings: {
+    summary: 'validate a settings file and print the effective settings (defaults filled in, secrets masked)',
+    usage: 'callhook settings [--settings settings.json]',
+    load: () => import('./settings-command.js'),
+  },
   try: {
     summary: 'run one hook file in the sandbox and print its result, logs and timing (or the mapped error)',
     usage: 'callhook try <hook.ts> (--input <input.json> | --call <call_full.json> [--stage STAGE]) [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]',

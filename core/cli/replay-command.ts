@@ -3,13 +3,13 @@
 // --stages every stage event before it); without --out, a readable table on stdout.
 // Calls still open at the end of the file are finished as by the safety timeout and counted on stderr.
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { CallAssembler, CallsSettingsError, type CallFull, type CallsSettings, type FinishedCall, type NumberModel, type StageEvent } from '../cel/assembler/index.js';
 import { readCelFile } from '../cel/sources/index.js';
 import type { CelRow } from '../cel/row.js';
 import { NO_TIME } from '../cel/assembler/types.js';
+import { loadSettings, SettingsError } from '../settings/index.js';
 
 const USAGE = 'usage: callhook replay <file.jsonl|file.csv> [--settings settings.json] [--out calls.jsonl] [--stages]';
 
@@ -35,14 +35,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const file = args.positionals[0]!;
 
-  let calls: Partial<CallsSettings> = {};
-  if (args.values.settings !== undefined) {
-    const loaded = await loadCallsSettings(args.values.settings);
-    if (typeof loaded === 'string') {
-      process.stderr.write(`callhook replay: ${loaded}\n`);
+  // The whole settings file is validated (core/settings); the replay uses its `calls` section.
+  let calls: CallsSettings;
+  try {
+    calls = (await loadSettings(args.values.settings !== undefined ? { file: args.values.settings } : {})).calls;
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      process.stderr.write(`${error.message}\n`);
       return 1;
     }
-    calls = loaded;
+    throw error;
   }
 
   let assembler: CallAssembler;
@@ -122,32 +124,6 @@ export async function run(argv: string[]): Promise<number> {
       (out !== undefined ? `; wrote ${args.values.out}` : '') + '\n',
   );
   return 0;
-}
-
-/** Reads the `calls` section of a connector settings file; a string is an error message naming file and key. */
-async function loadCallsSettings(file: string): Promise<Partial<CallsSettings> | string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    return `${file}: ${(error as Error).message}`;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return `${file}: the settings file must hold a JSON object`;
-  const section = (parsed as Record<string, unknown>)['calls'];
-  if (section === undefined) return {};
-  if (section === null || typeof section !== 'object' || Array.isArray(section)) return `${file}: calls: must be an object`;
-  const calls = section as Record<string, unknown>;
-  for (const key of ['trunk_channel_patterns', 'trunk_contexts', 'outbound_contexts', 'local_endpoint_patterns'] as const) {
-    const v = calls[key];
-    if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) return `${file}: calls.${key}: must be an array of strings`;
-  }
-  if (calls['detect_originate'] !== undefined && typeof calls['detect_originate'] !== 'boolean') return `${file}: calls.detect_originate: must be true or false`;
-  if (calls['safety_timeout_seconds'] !== undefined && typeof calls['safety_timeout_seconds'] !== 'number') return `${file}: calls.safety_timeout_seconds: must be a number`;
-  if (calls['pbx_time_zone'] !== undefined && typeof calls['pbx_time_zone'] !== 'string') return `${file}: calls.pbx_time_zone: must be a string`;
-  const known = new Set(['trunk_channel_patterns', 'trunk_contexts', 'outbound_contexts', 'local_endpoint_patterns', 'detect_originate', 'safety_timeout_seconds', 'pbx_time_zone']);
-  const unknown = Object.keys(calls).find((k) => !known.has(k));
-  if (unknown !== undefined) return `${file}: calls.${unknown}: unknown setting`;
-  return calls as Partial<CallsSettings>;
 }
 
 /**

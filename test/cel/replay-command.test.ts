@@ -112,9 +112,9 @@ test('bad usage exits 2; unreadable file and bad settings exit 1 naming the prob
   writeFileSync(settings, JSON.stringify({ calls: { trunk_channel_patterns: ['(unclosed'] } }));
   const bad = replay(DEMO, '--settings', settings);
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /calls\.trunk_channel_patterns\[0\]/);
+  assert.match(bad.stderr, /settings\.json: \/calls\/trunk_channel_patterns\/0: must be a valid regular expression/);
   writeFileSync(settings, JSON.stringify({ calls: { trunk_contexts: 'from-pstn' } }));
-  assert.match(replay(DEMO, '--settings', settings).stderr, /calls\.trunk_contexts: must be an array of strings/);
+  assert.match(replay(DEMO, '--settings', settings).stderr, /settings\.json: \/calls\/trunk_contexts: must be an array/);
 });
 
 test('--settings is applied: without Local endpoint patterns the emulated phones are plumbing, so nobody answers', () => {
