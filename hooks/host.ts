@@ -8,7 +8,7 @@
 // at its start and pins the hooks it may call until it ends, so an invocation never mixes two versions
 // of the hook set. A call passing through several stages uses the newest generation at each stage.
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -154,6 +154,18 @@ export function pointFromFileName(name: string): string {
   return path.basename(name, '.ts').split('.')[0] ?? '';
 }
 
+/** How often the resync sweep checks the hook files' stats behind the watcher. */
+const RESYNC_INTERVAL_MS = 2000;
+
+async function statKey(file: string): Promise<string | null> {
+  try {
+    const st = await stat(file);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
 interface Slot {
   key: string;
   file: string;
@@ -176,6 +188,10 @@ interface Slot {
   timer: NodeJS.Timeout | null;
   running: Promise<void> | null;
   dirty: boolean;
+  /** Hash of the text the last reconcile decided on (null: file absent); compared with the disk afterwards. */
+  seenTextHash: string | null;
+  /** mtime/size/inode seen just before that read; the resync sweep reloads a file whose stat moved on. */
+  seenStat: string | null;
 }
 
 interface Generation {
@@ -200,6 +216,7 @@ class Host implements HookHost {
   private pending = 0;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
+  private resyncTimer: NodeJS.Timeout | null = null;
   private readonly env: RunEnv;
   private readonly log: Logger;
   /** The `sandbox` settings every hook is loaded with (the options' values over the section's defaults). */
@@ -317,6 +334,8 @@ class Host implements HookHost {
       timer: null,
       running: null,
       dirty: false,
+      seenTextHash: null,
+      seenStat: null,
     };
   }
 
@@ -391,6 +410,28 @@ class Host implements HookHost {
       for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName)) this.schedule(this.ensureLooseSlot(folder, name));
     }
     for (const slot of this.slots.values()) this.schedule(slot);
+    this.resyncTimer = setInterval(() => void this.resync(), RESYNC_INTERVAL_MS);
+    this.resyncTimer.unref();
+  }
+
+  /**
+   * File watchers drop events under load (inotify queue overflow, coalesced partial writes). A cheap
+   * sweep compares each hook file's stat with the one its last reload saw, and looks for new files, so
+   * the last save always wins within a couple of seconds even when its event never arrived.
+   */
+  private async resync(): Promise<void> {
+    if (this.closed) return;
+    for (const slot of [...this.slots.values()]) {
+      if (slot.timer || slot.running || slot.removed) continue;
+      const now = await statKey(slot.file);
+      if (now !== slot.seenStat) this.schedule(slot);
+    }
+    if (this.opts.folder !== null) {
+      const folder = path.resolve(this.opts.folder);
+      for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName)) {
+        if (!this.slots.has(`file:${name}`) && !this.closed) this.schedule(this.ensureLooseSlot(folder, name));
+      }
+    }
   }
 
   /** A helper module changed: every hook of that folder may bundle it, so all are rebuilt. */
@@ -438,6 +479,13 @@ class Host implements HookHost {
         slot.dirty = false;
         try {
           await this.reconcile(slot);
+          // A save that lands while a reload reads, type-checks or loads can reach the watcher as an
+          // event that is coalesced away (partial writes, a busy machine). Looking at the disk once more
+          // guarantees the last save is the one decided on.
+          if (!slot.dirty && !this.closed && !slot.removed) {
+            const now = await this.readStable(slot.file).catch(() => undefined);
+            if (now !== undefined && (now === null ? null : sha256(now)) !== slot.seenTextHash) slot.dirty = true;
+          }
         } catch (err) {
           this.log.error({ hook: slot.displayName, err: String(err) }, 'unexpected reload failure');
         }
@@ -482,11 +530,14 @@ class Host implements HookHost {
 
   private async reconcile(slot: Slot): Promise<void> {
     if (this.closed) return;
+    // Stat before reading: a save between the two leaves a stale stat, which only costs one no-op reload.
+    slot.seenStat = await statKey(slot.file);
     const text = await this.readStable(slot.file).catch((err: unknown) => {
       this.fail(slot, 'unreadable', { code: FILE_ERROR_CODES.read, message: String(err) });
       return undefined;
     });
     if (text === undefined) return;
+    slot.seenTextHash = text === null ? null : sha256(text);
     if (text === null) {
       this.unload(slot);
       return;
@@ -680,6 +731,7 @@ class Host implements HookHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     await Promise.all(this.watchers.map((w) => w.close()));
     for (const slot of this.slots.values()) {
       if (slot.timer) {

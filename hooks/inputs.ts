@@ -101,7 +101,7 @@ export function buildPointInput(point: HookPointName, callObject: object, option
     case 'customize_entity':
       return {
         call_full: call,
-        entity: Object.keys(obj(call.entity)).length > 0 ? obj(call.entity) : { id: '', is_new: false, name: '', phones: [client], raw: {}, responsible: null, responsible_id: '', type: typeof entityType === 'string' ? entityType : 'contact' },
+        entity: Object.keys(obj(call.entity)).length > 0 ? obj(call.entity) : { id: '', is_new: false, name: '', phones: [client], raw: {}, responsible: { email: '', id: '', name: '', phones: [], position: '', raw: {} }, responsible_id: '', type: typeof entityType === 'string' ? entityType : 'contact' },
         fields: {},
       };
     case 'customize_activity':
