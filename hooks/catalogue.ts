@@ -6,7 +6,12 @@
 // area) instead of copying it, so a change to call_full reaches every hook's types at once.
 
 /** The four call stages of the reference connector: each conversation goes requested → (accepted) → ended; the call ends once. */
-export const CALL_STAGES = ['conversation_requested', 'conversation_accepted', 'conversation_ended', 'call_ended'] as const;
+import type { CallStage } from '../types/call_full.js';
+
+export const CALL_STAGES = ['conversation_requested', 'conversation_accepted', 'conversation_ended', 'call_ended'] as const satisfies readonly CallStage[];
+// Every stage of the contract has a place here: a stage added to the schema fails the typecheck.
+const everyStageListed: Exclude<CallStage, (typeof CALL_STAGES)[number]> extends never ? true : false = true;
+void everyStageListed;
 export type CallStageName = (typeof CALL_STAGES)[number];
 
 /**

@@ -2,7 +2,7 @@
 // Used by `callhook try`, the demo replay and the benchmarks; the CRM pipeline builds its own params
 // from real CRM answers and uses this only as the reference shape.
 import path from 'node:path';
-import { getHookPoint, type HookPointName, type HookStage } from './catalogue.js';
+import { CALL_STAGES, getHookPoint, type HookPointName, type HookStage } from './catalogue.js';
 import type { JsonObject, JsonValue } from './engine.js';
 
 function obj(v: JsonValue | undefined): JsonObject {
@@ -43,7 +43,7 @@ export function buildPointInput(point: HookPointName, callObject: object, option
   const call = callObject as JsonObject;
   const spec = getHookPoint(point);
   const stage = options.stage ?? spec.stages[0] ?? 'call_ended';
-  const callStage = (['conversation_requested', 'conversation_accepted', 'conversation_ended', 'call_ended'] as string[]).includes(stage) ? stage : 'call_ended';
+  const callStage = (CALL_STAGES as readonly string[]).includes(stage) ? stage : 'call_ended';
   const ch = obj(call.channel);
   const { client, employee } = partiesOf(call);
   const clientNumber = effective(client);
