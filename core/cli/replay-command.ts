@@ -5,10 +5,11 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { CallAssembler, CallsSettingsError, type CallFull, type CallsSettings, type FinishedCall, type NumberModel, type StageEvent } from '../cel/assembler/index.js';
+import { CallAssembler, CallsSettingsError, type CallsSettings, type FinishedCall, type StageEvent } from '../cel/assembler/index.js';
 import { readCelFile } from '../cel/sources/index.js';
 import type { CelRow } from '../cel/row.js';
-import { NO_TIME } from '../cel/assembler/types.js';
+import { summarizeCall } from '../cel/call-summary.js';
+import { createNumberModel, NumberSettingsError, type NumberModel } from '../numbers/index.js';
 import { loadSettings, SettingsError } from '../settings/index.js';
 
 const USAGE = 'usage: callhook replay <file.jsonl|file.csv> [--settings settings.json] [--out calls.jsonl] [--stages]';
@@ -35,11 +36,18 @@ export async function run(argv: string[]): Promise<number> {
   }
   const file = args.positionals[0]!;
 
-  // The whole settings file is validated (core/settings); the replay uses its `calls` section.
+  // The whole settings file is validated (core/settings); the replay uses its `calls` and `numbers` sections.
   let calls: CallsSettings;
+  let numbers: NumberModel;
   try {
-    calls = (await loadSettings(args.values.settings !== undefined ? { file: args.values.settings } : {})).calls;
+    const settings = await loadSettings(args.values.settings !== undefined ? { file: args.values.settings } : {});
+    calls = settings.calls;
+    numbers = createNumberModel(settings.numbers);
   } catch (error) {
+    if (error instanceof NumberSettingsError) {
+      process.stderr.write(`callhook replay: ${args.values.settings ?? 'settings'}: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof SettingsError) {
       process.stderr.write(`${error.message}\n`);
       return 1;
@@ -52,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     assembler = new CallAssembler({
       calls,
-      numbers: replayNumbers,
+      numbers,
       onWarning: (w) => {
         warnings.set(w.code, (warnings.get(w.code) ?? 0) + 1);
         if (w.code !== 'duplicate_row' && w.code !== 'out_of_order') process.stderr.write(`${file}: ${w.message}\n`);
@@ -123,42 +131,15 @@ export async function run(argv: string[]): Promise<number> {
       (counted !== '' ? ` [warnings: ${counted}]` : '') +
       (out !== undefined ? `; wrote ${args.values.out}` : '') + '\n',
   );
+  numbers.close();
   return 0;
-}
-
-/**
- * Numbers as the replay shows them: the original text; 2–4 digits count as internal (the demo's
- * extensions). The connector's configurable number model (prefixes, FMC) is core/numbers.
- */
-const replayNumbers: NumberModel = {
-  build: (raw) => ({ base: raw.replace(/^\+/, ''), custom: '', is_local: /^\d{2,4}$/.test(raw), original: raw, variants: raw === '' ? [] : [raw.replace(/^\+/, '')] }),
-  isInternal: (raw) => /^\d{2,4}$/.test(raw),
-};
-
-function seconds(from: string, to: string): number | undefined {
-  if (from === NO_TIME || to === NO_TIME) return undefined;
-  const a = Date.parse(`${from.replace(' ', 'T')}Z`);
-  const b = Date.parse(`${to.replace(' ', 'T')}Z`);
-  return Number.isFinite(a) && Number.isFinite(b) ? Math.max(0, Math.round((b - a) / 1000)) : undefined;
-}
-
-function whoAnswered(f: CallFull): string {
-  const answered = Object.values(f.conversations).filter((c) => c.channel.was_answered)
-    .sort((a, b) => a.channel.answer_time.localeCompare(b.channel.answer_time));
-  if (answered.length === 0) return f.is_ivr ? '(IVR)' : '-';
-  const names = answered.map((c) => c.channel.to.original || c.channel.name);
-  return names.length > 1 ? `${names[0]!} → ${names[names.length - 1]!}` : names[0]!;
 }
 
 export function renderTable(calls: readonly FinishedCall[], stages: readonly StageEvent[] = []): string {
   const header = ['time', 'type', 'from', 'to', 'answered by', 'result', 'duration'];
   const body = calls.map((c) => {
-    const ch = c.callFull.channel;
-    const total = seconds(ch.start_time, ch.end_time);
-    const talk = seconds(ch.answer_time, ch.end_time);
-    const duration = total === undefined ? '-' : talk === undefined ? `${total}s` : `${total}s (talk ${talk}s)`;
-    return [ch.start_time, ch.type, ch.from.original || '-', ch.to.original || '-', whoAnswered(c.callFull),
-      String(c.callFull.result) + (c.complete === 'timeout' ? ' (timeout)' : ''), duration];
+    const s = summarizeCall(c.callFull, c.complete);
+    return [s.time, s.type, s.from, s.to, s.answeredBy, s.result, s.duration];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();

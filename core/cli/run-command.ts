@@ -1,7 +1,72 @@
-// Placeholder until the pipeline lands: prints the version. Replaced by the demo replay.
+// `callhook run`: runs the connector on the settings file (none = the embedded demo defaults: the bundled
+// CEL sample, the example hooks). Until the CRM pipeline lands it stops short of the CRM: each finished
+// call is printed with what every hook decided at each stage (--json: one JSON line per call, with the
+// full decision traces). A `mariadb` CEL source runs live until Ctrl-C.
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log.js';
+import { loadSettings, SettingsError, type Settings } from '../settings/index.js';
+import { NumberSettingsError } from '../numbers/index.js';
+import { runConnector } from '../run/connector.js';
+import { renderCallReport, renderHooksHeader } from '../run/report.js';
 import { packageVersion } from './version-command.js';
 
-export async function run(): Promise<number> {
-  process.stdout.write(`callhook ${packageVersion()}\n`);
-  return 0;
+const USAGE = 'usage: callhook run [--settings settings.json] [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ args: argv, options: { settings: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    process.stderr.write(`callhook run: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const settingsFile = args.values.settings;
+  let settings: Settings;
+  try {
+    settings = await loadSettings(settingsFile !== undefined ? { file: settingsFile } : {});
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const json = args.values.json === true;
+  const out = (text: string): void => void process.stdout.write(text);
+  const logger = createLogger({ level: process.env.CALLHOOK_LOG_LEVEL ?? settings.log.level });
+
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const cel = settings.cel.source === 'replay' ? `replay ${settings.cel.replay.path}` : `mariadb ${settings.cel.mariadb.host}:${settings.cel.mariadb.port}/${settings.cel.mariadb.database}.${settings.cel.mariadb.table}`;
+  if (!json) out(`callhook ${packageVersion()}: settings ${settingsFile ?? '(embedded demo defaults)'}; CEL ${cel}; hooks ${settings.hooks.folder}\n`);
+  try {
+    const result = await runConnector(settings, {
+      logger,
+      signal: abort.signal,
+      onHooksReady: (status) => {
+        if (!json) out(`${renderHooksHeader(status)}\n`);
+      },
+      onCall: (report) => out(json ? `${JSON.stringify(report)}\n` : `${renderCallReport(report)}\n`),
+    });
+    const failed = result.hooks.filter((h) => h.state === 'failed').length;
+    const summary = `${result.calls} calls, ${result.stages} stages, ${result.ingest.rows} CEL rows; ${result.hooks.length} hooks${failed > 0 ? ` (${failed} failed to load)` : ''}${result.ingest.stopped === 'aborted' ? '; stopped' : ''}\n`;
+    if (json) process.stderr.write(summary);
+    else out(summary);
+    return 0;
+  } catch (error) {
+    if (error instanceof NumberSettingsError) {
+      process.stderr.write(`${settingsFile ?? 'settings'}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }
