@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderCallFullDoc, renderCallFullDts } from '../core/contract/render.js';
 import { generateHookTypesAndDocs } from '../hooks/generate-types.js';
+import { generateSettingsTypesAndDocs } from '../core/settings/generate.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -17,5 +18,5 @@ async function generateContract(): Promise<string[]> {
   return [dts, md];
 }
 
-const written = [...(await generateContract()), ...generateHookTypesAndDocs(root)];
+const written = [...(await generateContract()), ...generateHookTypesAndDocs(root), ...(await generateSettingsTypesAndDocs(root))];
 for (const file of written) process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
