@@ -13,6 +13,7 @@ import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { createLogger } from '../core/log.js';
+import type { HostErrorCode } from './error-codes.js';
 import { ActiveHook, type HookIdentity, type HookOrigin } from './active-hook.js';
 import { getHookPoint, isHookPointName, type HookPointName, type HookStage } from './catalogue.js';
 import { DEFAULT_SANDBOX_SETTINGS, breakerFrom, httpPolicyFrom, limitsFrom, type SandboxSettings } from '../sandbox/settings.js';
@@ -129,7 +130,8 @@ const FILE_ERROR_CODES = {
   unknownPoint: 'HOOK_UNKNOWN_POINT',
   typecheck: 'HOOK_TYPECHECK',
   read: 'HOOK_READ',
-} as const;
+  missing: 'HOOK_MISSING',
+} as const satisfies Record<string, HostErrorCode>;
 
 /** A TypeScript module of the folder: not an editor temp/swap file, dotfile or declaration file. */
 export function isTsModuleName(name: string): boolean {
@@ -639,7 +641,7 @@ class Host implements HookHost {
       slot.removed = true;
       this.slots.delete(slot.key);
     } else {
-      slot.lastError = { code: 'HOOK_MISSING', message: 'file listed in the pack manifest is missing', file: slot.displayName, at: new Date().toISOString() };
+      slot.lastError = { code: FILE_ERROR_CODES.missing, message: 'file listed in the pack manifest is missing', file: slot.displayName, at: new Date().toISOString() };
     }
     if (previous) {
       this.swap();

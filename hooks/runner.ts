@@ -9,6 +9,7 @@ import { confineToRoot } from './confine.js';
 import { toHookError, type JsonObject, type JsonValue } from './engine.js';
 import type { ActiveHook } from './active-hook.js';
 import { checkOutput } from './validation.js';
+import type { HostErrorCode } from './error-codes.js';
 
 export type DefaultReason = 'absent' | 'disabled' | 'failed' | 'cancelled' | 'cooling_down';
 
@@ -108,7 +109,7 @@ async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () =>
 function refineOutput(point: HookPointName, value: JsonValue, env: RunEnv): { ok: true; value: JsonValue } | { ok: false; code: string; message: string } {
   if (point === 'process_record_file_path' && typeof value === 'string') {
     const confined = confineToRoot(env.recordingsRoot, value);
-    return confined.ok ? { ok: true, value: confined.path } : { ok: false, code: 'HOOK_PATH_REFUSED', message: confined.reason };
+    return confined.ok ? { ok: true, value: confined.path } : { ok: false, code: 'HOOK_PATH_REFUSED' satisfies HostErrorCode, message: confined.reason };
   }
   return { ok: true, value };
 }
@@ -174,7 +175,7 @@ export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContex
       }
     }
   } catch (err) {
-    const e = toHookError(err, 'HOOK_HOST_ERROR');
+    const e = toHookError(err, 'HOOK_HOST_ERROR' satisfies HostErrorCode);
     run = { kind: 'failed', error: fail(e.code, e.message), durationMs: round(performance.now() - started) };
   }
   hook.stats.record(run.durationMs, run.kind === 'failed' ? 'failed' : run.kind === 'cancelled' ? 'cancelled' : 'ok');

@@ -1,26 +1,26 @@
 // The one error type every sandbox failure becomes. Codes are stable (customers and support search for
 // them); the message is for humans; file/line/column point into the customer's TypeScript, never the host.
 
-export type HookErrorCode =
-  | 'HOOK_COMPILE' // syntax error or unbundlable source
-  | 'HOOK_IMPORT_REFUSED' // import of anything outside the hook's folder/pack other than 'callhook'
-  | 'HOOK_LOAD' // top-level throw, missing/invalid default export, or load-time timeout/OOM
-  | 'HOOK_THROW' // the handler threw (or rejected)
-  | 'HOOK_TIMEOUT' // CPU budget (sync part) or wall-clock deadline (async part) exceeded
-  | 'HOOK_OOM' // the isolate hit its memory limit; it is re-created before the next call
-  | 'HOOK_STACK_OVERFLOW' // unbounded recursion
-  | 'HOOK_BAD_RESULT' // result is not JSON (cyclic, function, undefined), too large, or fails the output schema
-  | 'HOOK_HTTP_REFUSED' // http to a host not on the allow list, or a non-http(s) URL
-  | 'HOOK_HTTP_FAILED' // http request failed: network error, timeout or response larger than the cap
-  | 'HOOK_COOLING_DOWN' // the circuit breaker is open after repeated failures; the call was not attempted
-  | 'HOOK_CRASHED' // the sandbox process died while the call was in flight
-  | 'HOOK_DISPOSED'; // the hook was unloaded
+/** Every sandbox error code with what it means: the one list (types, README table and tests derive from it). */
+export const HOOK_ERROR_MEANINGS = {
+  HOOK_COMPILE: 'syntax error or a source that cannot be bundled',
+  HOOK_IMPORT_REFUSED: "an import of anything but 'callhook' and files inside the hook's folder or pack",
+  HOOK_LOAD: 'top-level code threw, timed out or ran out of memory, or the default export is missing or not a hook',
+  HOOK_THROW: 'the hook threw (or its promise rejected)',
+  HOOK_TIMEOUT: 'CPU budget (synchronous part) or wall-clock deadline (awaited part) exceeded',
+  HOOK_OOM: 'the isolate hit its memory limit; it is disposed and re-created before the next call',
+  HOOK_STACK_OVERFLOW: 'unbounded recursion',
+  HOOK_BAD_RESULT: "the result is not JSON (cyclic, a function, undefined), too large, or fails the point's output schema",
+  HOOK_HTTP_REFUSED: 'http to a host not on the allow list, a non-http(s) URL, or a redirect to another host',
+  HOOK_HTTP_FAILED: 'http request failed: network error, timeout, or a response larger than the cap',
+  HOOK_COOLING_DOWN: 'the circuit breaker is open after repeated failures; the hook was not called',
+  HOOK_CRASHED: 'the sandbox process died while the call was in flight (it is restarted)',
+  HOOK_DISPOSED: 'the hook was unloaded while the call waited',
+} as const;
 
-export const HOOK_ERROR_CODES: readonly HookErrorCode[] = [
-  'HOOK_COMPILE', 'HOOK_IMPORT_REFUSED', 'HOOK_LOAD', 'HOOK_THROW', 'HOOK_TIMEOUT', 'HOOK_OOM',
-  'HOOK_STACK_OVERFLOW', 'HOOK_BAD_RESULT', 'HOOK_HTTP_REFUSED', 'HOOK_HTTP_FAILED', 'HOOK_COOLING_DOWN',
-  'HOOK_CRASHED', 'HOOK_DISPOSED',
-];
+export type HookErrorCode = keyof typeof HOOK_ERROR_MEANINGS;
+
+export const HOOK_ERROR_CODES = Object.keys(HOOK_ERROR_MEANINGS) as readonly HookErrorCode[];
 
 export interface HookErrorInit {
   code: HookErrorCode;

@@ -1,7 +1,7 @@
 // Public API of the sandbox: compile customer TypeScript, load it into its own isolate, invoke it.
 // See docs/sandbox.md for limits, the host API seen by hooks and every error code.
 export { compileHook, displayNameFor, type CompiledHook, type HookSource } from './compile.js';
-export { HookError, HOOK_ERROR_CODES, isHookError, type HookErrorCode, type HookErrorInit } from './errors.js';
+export { HookError, HOOK_ERROR_CODES, HOOK_ERROR_MEANINGS, isHookError, type HookErrorCode, type HookErrorInit } from './errors.js';
 export type { HookHttpPolicy } from './http.js';
 export type { BreakerSettings, HookHealth } from './breaker.js';
 export type { HookLogEntry, InvokeContext, InvokeOutcome, JsonValue, LoadOptions, LoadedHook, SandboxLimits } from './types.js';
