@@ -2,7 +2,7 @@
 // BI collector) about it. post_registration hooks run in parallel and their results are ignored; a
 // failing webhook never affects the call's registration or other hooks.
 //
-// The host's `http` only reaches hosts listed in settings (hooks.allowHosts for loose files, the
+// The host's `http` only reaches hosts listed in settings (hooks.allow_hosts for loose files, the
 // manifest's allowHosts for packs); anything else is refused with HOOK_HTTP_REFUSED.
 import { defineHook, http, log } from 'callhook';
 
