@@ -296,7 +296,7 @@ export interface NumbersSettings {
    */
   fmc_numbers: string[];
   /**
-   * Text file of FMC patterns, one per line: digits with an optional leading "+", X = any single digit (e.g. 8123456XXXX); blank lines and # comments are ignored. Re-read about once a second when it changes; may be missing (no patterns until it appears). A relative path is resolved against the connector's base directory (by default the working directory). Empty = no file.
+   * Text file of FMC patterns, one per line: digits with an optional leading "+", X = any single digit (e.g. 8123456XXXX); blank lines and # comments are ignored. Re-read about once a second when it changes; may be missing (no patterns until it appears). A relative path is resolved against the settings file's folder. Empty = no file.
    *
    * @default ""
    */

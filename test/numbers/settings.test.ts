@@ -102,6 +102,7 @@ test('the schema, applied with defaults by ajv, yields DEFAULT_NUMBER_SETTINGS a
   const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
   const ajv = new Ajv({ useDefaults: true, allErrors: true });
   addFormats(ajv);
+  ajv.addFormat('path', () => true); // the settings loader's marker for values it resolves against the file's folder
   // As the settings loader would use it: one section of the settings file, absent = {} + key defaults.
   const { $schema: _ignored, ...section } = schema;
   const file = ajv.compile({ type: 'object', properties: { numbers: section } });

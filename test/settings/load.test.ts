@@ -211,9 +211,7 @@ test('relative paths resolve against the settings file\'s folder (also with a re
   assert.equal(partial.hooks.recordings_root, '/var/spool/asterisk/monitor');
 });
 
-test('numbers.fmc_patterns_file resolves against the settings file\'s folder', {
-  todo: 'needs "format": "path" on numbers.fmc_patterns_file in types/settings/numbers.schema.json (numbers area)',
-}, async () => {
+test('numbers.fmc_patterns_file resolves against the settings file\'s folder', async () => {
   const file = settingsFile({ numbers: { fmc_patterns_file: 'fmc.txt' } });
   assert.equal((await loadSettings({ file })).numbers.fmc_patterns_file, path.join(path.dirname(file), 'fmc.txt'));
   assert.equal((await loadSettings()).numbers.fmc_patterns_file, '', 'empty = no file');
