@@ -11,7 +11,7 @@ export const HOOK_ERROR_MEANINGS = {
   HOOK_OOM: 'the isolate hit its memory limit; it is disposed and re-created before the next call',
   HOOK_STACK_OVERFLOW: 'unbounded recursion',
   HOOK_BAD_RESULT: "the result is not JSON (cyclic, a function, undefined), too large, or fails the point's output schema",
-  HOOK_HTTP_REFUSED: 'http to a host not on the allow list, a non-http(s) URL, or a redirect to another host',
+  HOOK_HTTP_REFUSED: 'http to a host not on the allow list, or a URL or method that is not allowed (nothing was sent)',
   HOOK_HTTP_FAILED: 'http request failed: network error, timeout, or a response larger than the cap',
   HOOK_COOLING_DOWN: 'the circuit breaker is open after repeated failures; the hook was not called',
   HOOK_CRASHED: 'the sandbox process died while the call was in flight (it is restarted)',

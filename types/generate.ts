@@ -1,11 +1,12 @@
 // `npm run types`: regenerates every file derived from a schema. Each generator owns its outputs;
 // tests compare the committed files with a fresh render, so a stale file fails CI.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderCallFullDoc, renderCallFullDts } from '../core/contract/render.js';
 import { generateHookTypesAndDocs } from '../hooks/generate-types.js';
 import { generateSettingsTypesAndDocs } from '../core/settings/generate.js';
+import { applyReadmeSections } from '../core/docs/readme.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -18,5 +19,16 @@ async function generateContract(): Promise<string[]> {
   return [dts, md];
 }
 
-const written = [...(await generateContract()), ...generateHookTypesAndDocs(root), ...(await generateSettingsTypesAndDocs(root))];
+function generateReadmeSections(): string[] {
+  const readme = path.join(root, 'README.md');
+  writeFileSync(readme, applyReadmeSections(readFileSync(readme, 'utf8')));
+  return [readme];
+}
+
+const written = [
+  ...(await generateContract()),
+  ...generateHookTypesAndDocs(root),
+  ...(await generateSettingsTypesAndDocs(root)),
+  ...generateReadmeSections(),
+];
 for (const file of written) process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);

@@ -13,8 +13,8 @@ export interface CommandEntry {
 
 export const commands: Record<string, CommandEntry> = {
   run: {
-    summary: 'run the connector (until the CRM pipeline exists: replay the demo CEL sample through the hooks)',
-    usage: 'callhook run [--settings file.json]',
+    summary: 'run the connector: CEL → calls → hooks at every stage; prints each call with every hook decision (until the CRM pipeline exists, nothing is sent to a CRM)',
+    usage: 'callhook run [--settings file.json] [--json]',
     load: () => import('./run-command.js'),
   },
   init: {

@@ -166,6 +166,16 @@ function rows(prefix: string, s: JsonSchema, out: string[]): void {
   }
 }
 
+/** The key table of one section (the README shows the sandbox limits with it). */
+export function renderSectionTable(section: string, sections: SectionSchema[] = readSectionSchemas()): string {
+  const properties = composeSettingsSchema(sections).properties as Record<string, JsonSchema>;
+  const schema = properties[section];
+  if (!schema || !isObject(schema.properties)) throw new Error(`no settings section '${section}'`);
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(schema.properties)) if (isObject(v)) rows(`${section}.${k}`, v, out);
+  return ['| Key | Type | Default | Description |', '|---|---|---|---|', ...out].join('\n');
+}
+
 export function renderSettingsDoc(sections: SectionSchema[] = readSectionSchemas()): string {
   const root = composeSettingsSchema(sections);
   const properties = root.properties as Record<string, JsonSchema>;
