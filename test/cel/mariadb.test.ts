@@ -176,6 +176,8 @@ test('column variants: Issabel eventextra, an aliased extra column, no extra at 
     const rows = sample.map((r) => ({ ...r, [variant.extraColumn ?? 'extra']: r.extra }));
     await insertRows(conn, db, variant.table, rows, { withIds: false, columns: columns.map((c) => (c === 'extra' ? (variant.extraColumn as string) : c)) });
     await conn.query(`UPDATE \`${db}\`.\`${variant.table}\` SET cid_num = NULL WHERE id = 1`);
+    // Spaces are a value (PAD SPACE collations compare '  ' equal to ''; the source must not).
+    await conn.query(`UPDATE \`${db}\`.\`${variant.table}\` SET cid_num = '  ' WHERE id = 3`);
     const events: CelSourceEvent[] = [];
     const source = createMariaDbSource({ ...DB, database: db, table: variant.table, columnAliases: variant.aliases, pollMinMs: 20, onEvent: (e) => events.push(e) });
     const reader = startReading(source);
@@ -195,6 +197,7 @@ test('column variants: Issabel eventextra, an aliased extra column, no extra at 
       }
       assert.equal(reader.rows[0]?.cid_num, '', 'NULL reads as empty');
       assert.equal(reader.rows[1]?.cid_num, '', 'a column with no value reads as empty');
+      assert.equal(reader.rows[2]?.cid_num, '  ', 'a value of spaces stays as it is');
       assert.equal(reader.rows[0]?.amaflags, 0, 'absent amaflags column reads as 0');
     } finally {
       await reader.stop();
