@@ -111,7 +111,11 @@ function selectExpression(field: CelColumn, column: TableColumn | undefined, col
     value = userdef === undefined ? byName
       : `CASE WHEN ${name} = 13 AND COALESCE(${mysql.escapeId(userdef.name)}, '') <> '' THEN ${mysql.escapeId(userdef.name)} ELSE ${byName} END`;
   } else if (BINARY_TYPES.has(column.type)) value = `CONVERT(${name} USING utf8mb4)`;
-  else if (!TEXT_TYPES.has(column.type)) value = `CAST(${name} AS CHAR)`;
+  else if (!TEXT_TYPES.has(column.type)) {
+    // A cast never yields '' (and evaluating it twice, e.g. DATETIME → text, costs the server more
+    // than the client saves); its NULL still reads as ''.
+    return `CAST(${name} AS CHAR)`;
+  }
   return `IF(LENGTH(${value}) = 0, NULL, ${value})`;
 }
 
