@@ -200,13 +200,13 @@ A pack is a folder with \`callhook.pack.json\`:
   "version": "1.2.0",
   "description": "Black list from settings",
   "hooks": [{ "hook": "need_registration", "file": "blacklist.ts" }],
-  "settingsSchema": { "type": "object", "properties": { "blocked": { "type": "array", "items": { "type": "string" }, "default": [] } } },
-  "allowHosts": ["crm-helper.example.com"]
+  "settings_schema": { "type": "object", "properties": { "blocked": { "type": "array", "items": { "type": "string" }, "default": [] } } },
+  "allow_hosts": ["crm-helper.example.com"]
 }
 \`\`\`
 
-The pack's settings (\`hooks.packs[i].settings\`) are validated against \`settingsSchema\` (defaults applied) before
-any of its hooks load, and reach its hooks as \`settings\`. Its hooks may call only \`allowHosts\` through \`http\`.
+The pack's settings (\`hooks.packs[i].settings\`) are validated against \`settings_schema\` (defaults applied) before
+any of its hooks load, and reach its hooks as \`settings\`. Its hooks may call only \`allow_hosts\` through \`http\`.
 A pack with a bad manifest or bad settings loads nothing and is reported in the status.
 
 ## Status and traces

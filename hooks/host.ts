@@ -26,7 +26,7 @@ export interface PackRef {
   /** Folder holding callhook.pack.json (relative to the working directory or absolute). */
   path: string;
   enabled?: boolean;
-  /** The pack's own settings, validated against its manifest's settingsSchema. */
+  /** The pack's own settings, validated against its manifest's settings_schema. */
   settings?: JsonValue;
 }
 
@@ -290,7 +290,7 @@ class Host implements HookHost {
           origin: { kind: 'pack', name, version },
           orderKey: `0:${pad(packIndex)}:${pad(hookIndex)}`,
           hookSettings: pack.settings,
-          allowHosts: pack.manifest.allowHosts,
+          allowHosts: pack.manifest.allow_hosts,
           manifestPoint: entry.hook,
           enabled: this.fileEnabled(displayName, `${name}/${entry.file}`),
         }));

@@ -15,8 +15,8 @@ export interface PackManifest {
   version: string;
   description: string;
   hooks: Array<{ hook: HookPointName; file: string }>;
-  settingsSchema: JsonSchema;
-  allowHosts: string[];
+  settings_schema: JsonSchema;
+  allow_hosts: string[];
 }
 
 export const packManifestSchema: JsonSchema = {
@@ -41,8 +41,8 @@ export const packManifestSchema: JsonSchema = {
         },
       },
     },
-    settingsSchema: { type: 'object', default: { type: 'object' } },
-    allowHosts: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+    settings_schema: { type: 'object', default: { type: 'object' } },
+    allow_hosts: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
   },
 };
 
@@ -79,9 +79,9 @@ export async function readPack(dir: string, settings: JsonValue): Promise<Loaded
   }
   const manifest = raw as PackManifest;
   const withDefaults: JsonValue = settings === null || typeof settings !== 'object' ? {} : structuredClone(settings);
-  const invalid = checkWithDefaults(manifest.settingsSchema, withDefaults);
+  const invalid = checkWithDefaults(manifest.settings_schema, withDefaults);
   if (invalid !== null) {
-    throw new PackError('PACK_SETTINGS', file, `settings for pack ${manifest.name}@${manifest.version} do not match its settingsSchema: ${invalid}`);
+    throw new PackError('PACK_SETTINGS', file, `settings for pack ${manifest.name}@${manifest.version} do not match its settings_schema: ${invalid}`);
   }
   return { dir, manifest, settings: withDefaults };
 }

@@ -209,7 +209,7 @@ export interface HooksSettings {
      */
     enabled: boolean;
     /**
-     * The pack's own settings, validated against the settingsSchema of its manifest.
+     * The pack's own settings, validated against the settings_schema of its manifest.
      *
      * @default {}
      */

@@ -3,7 +3,7 @@
 // failing webhook never affects the call's registration or other hooks.
 //
 // The host's `http` only reaches hosts listed in settings (hooks.allow_hosts for loose files, the
-// manifest's allowHosts for packs); anything else is refused with HOOK_HTTP_REFUSED.
+// manifest's allow_hosts for packs); anything else is refused with HOOK_HTTP_REFUSED.
 import { defineHook, http, log } from 'callhook';
 
 /** Where to send events; '' = only log what would be sent (the demo runs without a receiver). */

@@ -170,8 +170,8 @@ test('packs load before loose files in settings order, validate their settings a
       version: '1.2.0',
       description: 'Black list from settings',
       hooks: [{ hook: 'process_client_phone', file: 'tag.ts' }],
-      settingsSchema: { type: 'object', properties: { suffix: { type: 'string', default: '-acme' } } },
-      allowHosts: [],
+      settings_schema: { type: 'object', properties: { suffix: { type: 'string', default: '-acme' } } },
+      allow_hosts: [],
     }),
   );
   await writeHook(packA, 'tag.ts', `import { defineHook, settings } from 'callhook';
@@ -182,7 +182,7 @@ export default defineHook('process_client_phone', ({ number }) => number.custom 
       name: 'strict',
       version: '0.1.0',
       hooks: [{ hook: 'process_client_phone', file: 'x.ts' }],
-      settingsSchema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } },
+      settings_schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } },
     }),
   );
   await writeHook(packB, 'x.ts', `export default function () { return 'never'; }`);
