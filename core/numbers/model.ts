@@ -6,14 +6,10 @@ import { cleanNumber, isExtension, toText } from './clean.js';
 import { FmcPatternsFile } from './fmc-patterns.js';
 import { compileNumberSettings, type CompiledNumberSettings, type NumberSettings } from './settings.js';
 
-/** A call_full Number (`from`, `to`, `trunk`). Structurally identical to the generated contract type. */
-export interface CallNumber {
-  base: string;
-  custom: string;
-  is_local: boolean;
-  original: string;
-  variants: string[];
-}
+import type { CallNumber } from '../../types/call_full.js';
+
+/** A call_full Number (`from`, `to`, `trunk`): the contract's generated type. */
+export type { CallNumber };
 
 export interface NumberModel {
   /** The Number for a raw value; never throws (see docs/numbers.md for bad input). */
