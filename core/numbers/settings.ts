@@ -1,17 +1,13 @@
 // The `numbers` settings section (types/settings/numbers.schema.json) and its validation.
-// NumberSettings mirrors the schema, DEFAULT_NUMBER_SETTINGS its defaults (a test keeps both in step).
+// NumberSettings is the generated type of the schema's `numbers` section; DEFAULT_NUMBER_SETTINGS mirrors
+// its defaults (a test keeps both in step).
 // compileNumberSettings checks every key (so a hand-built or stale settings object fails early, with
 // the key's name) and compiles the auto-replacement regexes once.
+import type { NumbersSettings } from '../../types/settings.js';
 import { MAX_NUMBER_LENGTH, cleanNumber } from './clean.js';
 
-/** The `numbers` section of the settings file (see types/settings/numbers.schema.json for each key). */
-export interface NumberSettings {
-  prefixes: string[];
-  internal_max_length: number;
-  fmc_numbers: string[];
-  fmc_patterns_file: string;
-  auto_replace: Array<{ pattern: string; replacement: string }>;
-}
+/** The `numbers` section of the settings file (types/settings/numbers.schema.json, generated type). */
+export type NumberSettings = NumbersSettings;
 
 export const DEFAULT_NUMBER_SETTINGS: Readonly<NumberSettings> = Object.freeze({
   prefixes: Object.freeze(['+7', '8', '7']) as string[],
