@@ -1,6 +1,6 @@
 // MariaDB ingest: rows/s from a large FreePBX-schema `cel` table through the MariaDB source (batched
 // `WHERE id > ? ORDER BY id LIMIT n`, row normalisation) into a consumer, against a plain streaming
-// `SELECT` of the same rows with mysql2 in the same run. Target: source ≥ 0.7× the plain read.
+// `SELECT` of the same rows with mysql2 in the same run. Target: runIngest (source → CallAssembler) ≥ 0.7× the plain read.
 // Rows: CEL_BENCH_ROWS (default 1,000,000), generated server-side from MariaDB's sequence engine.
 // The scratch database is dropped at the end.
 import { performance } from 'node:perf_hooks';
@@ -75,6 +75,49 @@ async function sourceRead(db: string, batchSize: number, consume: (batch: CelRow
   return { rows, ms };
 }
 
+/**
+ * The real pipeline: runIngest = source → CallAssembler → finished calls/stages delivered → cursor +
+ * pending rows saved in the connector's own database after every batch.
+ */
+async function ingestRun(root: mysql.Connection, db: string): Promise<{ rows: number; ms: number; finished: number; batches: number; saves: number; saveMs: number }> {
+  const stateDb = uniqueName('callhook_bench');
+  const store = await createMariaDbStateStore({ ...DB, database: stateDb, key: 'bench' });
+  try {
+    const assembler = new CallAssembler({ calls: {}, numbers: testNumbers });
+    const controller = new AbortController();
+    let finished = 0;
+    let saves = 0;
+    let saveMs = 0;
+    const timedStore: StateStore = {
+      load: () => store.load(),
+      close: () => store.close(),
+      async save(cursor, pending) {
+        const s0 = performance.now();
+        await store.save(cursor, pending);
+        saves++;
+        saveMs += performance.now() - s0;
+      },
+    };
+    const t0 = performance.now();
+    const result = await runIngest({
+      source: createMariaDbSource({ ...DB, database: db, batchSize: 1000, pollMinMs: 1 }),
+      assembler, store: timedStore, signal: controller.signal,
+      onFinished: (calls) => {
+        finished += calls.length;
+      },
+      onBatch: ({ cursor }) => {
+        if (cursor >= ROWS) controller.abort();
+      },
+    });
+    const ms = performance.now() - t0;
+    if (finished < Math.floor(ROWS / ROWS_PER_CALL)) throw new Error(`only ${finished} calls finished`);
+    return { rows: result.rows, ms, finished, batches: result.batches, saves, saveMs };
+  } finally {
+    await store.close();
+    await root.query(`DROP DATABASE IF EXISTS \`${stateDb}\``);
+  }
+}
+
 async function main(): Promise<void> {
   const root = await mysql.createConnection({ ...DB });
   const db = uniqueName('celbench');
@@ -90,11 +133,12 @@ async function main(): Promise<void> {
     const setupMs = performance.now() - setupStart;
     console.log(`setup: ${ROWS.toLocaleString('en-US')} FreePBX cel rows (${Math.floor(ROWS / ROWS_PER_CALL).toLocaleString('en-US')} calls) generated in ${(setupMs / 1000).toFixed(1)} s`);
 
-    // The machine is shared: plain read and source alternate, three times, and the best of each counts
-    // (alternating also gives both the same buffer-pool/page-cache conditions).
+    // The machine is shared: plain read, source and runIngest alternate, three times, and the best of
+    // each counts (alternating also gives all the same buffer-pool/page-cache conditions).
     const secs = (ms: number): string => (ms / 1000).toFixed(2);
     let plainMs = Infinity;
     let sourceMs = Infinity;
+    let ingest: Awaited<ReturnType<typeof ingestRun>> | undefined;
     for (let round = 0; round < 3; round++) {
       const plain = await plainStreamingRead(db);
       if (plain.rows !== ROWS) throw new Error(`plain read gave ${plain.rows} rows`);
@@ -102,49 +146,16 @@ async function main(): Promise<void> {
       const run = await sourceRead(db, 1000, () => undefined);
       if (run.rows !== ROWS) throw new Error(`source gave ${run.rows} rows`);
       sourceMs = Math.min(sourceMs, run.ms);
+      const full = await ingestRun(root, db);
+      if (ingest === undefined || full.ms < ingest.ms) ingest = full;
     }
     console.log(`plain streaming SELECT (mysql2, baseline):       ${ROWS} rows in ${secs(plainMs)} s = ${rate(ROWS, plainMs)}`);
     console.log(`MariaDB source (batch 1000), no-op consumer:     ${ROWS} rows in ${secs(sourceMs)} s = ${rate(ROWS, sourceMs)}  ratio ${(plainMs / sourceMs).toFixed(2)}x of plain (target >= 0.70x)`);
     const big = await sourceRead(db, 5000, () => undefined);
     console.log(`MariaDB source (batch 5000), no-op consumer:     ${big.rows} rows in ${secs(big.ms)} s = ${rate(big.rows, big.ms)}  ratio ${(plainMs / big.ms).toFixed(2)}x of plain`);
-
-    // The real pipeline: runIngest = source → CallAssembler → finished calls/stages delivered →
-    // cursor + pending rows saved in the connector's own database after every batch.
-    const stateDb = uniqueName('callhook_bench');
-    const store = await createMariaDbStateStore({ ...DB, database: stateDb, key: 'bench' });
-    try {
-      const assembler = new CallAssembler({ calls: {}, numbers: testNumbers });
-      const controller = new AbortController();
-      let finished = 0;
-      let saves = 0;
-      let saveMs = 0;
-      const timedStore: StateStore = {
-        load: () => store.load(),
-        close: () => store.close(),
-        async save(cursor, pending) {
-          const s0 = performance.now();
-          await store.save(cursor, pending);
-          saves++;
-          saveMs += performance.now() - s0;
-        },
-      };
-      const t0 = performance.now();
-      const result = await runIngest({
-        source: createMariaDbSource({ ...DB, database: db, batchSize: 1000, pollMinMs: 1 }),
-        assembler, store: timedStore, signal: controller.signal,
-        onFinished: (calls) => {
-          finished += calls.length;
-        },
-        onBatch: ({ cursor }) => {
-          if (cursor >= ROWS) controller.abort();
-        },
-      });
-      const ms = performance.now() - t0;
-      console.log(`runIngest: source (batch 1000) -> CallAssembler -> state saved: ${result.rows} rows in ${secs(ms)} s = ${rate(result.rows, ms)}  ratio ${(plainMs / ms).toFixed(2)}x of plain (target >= 0.70x); ${finished.toLocaleString('en-US')} calls, ${result.batches} batches, ${saves} saves (${secs(saveMs)} s, overlapped with reading)`);
-      if (finished < Math.floor(ROWS / ROWS_PER_CALL)) throw new Error(`only ${finished} calls finished`);
-    } finally {
-      await store.close();
-      await root.query(`DROP DATABASE IF EXISTS \`${stateDb}\``);
+    if (ingest !== undefined) {
+      const { rows, ms, finished, batches, saves, saveMs } = ingest;
+      console.log(`runIngest: source (batch 1000) -> CallAssembler -> state saved (best of 3): ${rows} rows in ${secs(ms)} s = ${rate(rows, ms)}  ratio ${(plainMs / ms).toFixed(2)}x of plain (target >= 0.70x); ${finished.toLocaleString('en-US')} calls, ${batches} batches, ${saves} saves (${secs(saveMs)} s, overlapped with reading)`);
     }
 
     // Where the time goes: the first 100,000 rows pushed into a CallAssembler from memory (no database).
