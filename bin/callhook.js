@@ -1,17 +1,9 @@
 #!/usr/bin/env node
-// The `callhook` command. The CLI itself is TypeScript (core/cli/main.ts), run through tsx;
-// node is re-executed with --no-node-snapshot, which isolated-vm requires on Node >= 20.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+// The `callhook` command. The CLI itself is TypeScript (core/cli/main.ts), run through tsx in a re-executed
+// node (see reexec.js for why).
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { reexec } from './reexec.js';
 
-const require = createRequire(import.meta.url);
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const result = spawnSync(
-  process.execPath,
-  ['--no-node-snapshot', '--import', require.resolve('tsx'), path.join(root, 'core/cli/main.ts'), ...process.argv.slice(2)],
-  { stdio: 'inherit' },
-);
-if (result.signal) process.kill(process.pid, result.signal);
-process.exit(result.status ?? 1);
+reexec(path.join(root, 'core/cli/main.ts'), process.argv.slice(2));
