@@ -13,16 +13,9 @@ export interface ChannelName {
   group: string;
 }
 
-const cache = new Map<string, ChannelName>();
-
+/** Parsed once per channel (newChannel): a name cache would cost more (hashing, a large Map) than parsing. */
 export function parseChannelName(name: string): ChannelName {
-  const hit = cache.get(name);
-  if (hit !== undefined) return hit;
-  const parsed = parse(name);
-  // Names are unique per channel; the cache only avoids re-parsing the rows of live calls.
-  if (cache.size > 50_000) cache.clear();
-  cache.set(name, parsed);
-  return parsed;
+  return parse(name);
 }
 
 function parse(name: string): ChannelName {
