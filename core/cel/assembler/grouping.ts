@@ -16,8 +16,11 @@ export class CallRegistry {
   readonly uidByName = new Map<string, string>();
   /** Calls in progress, oldest first. */
   readonly live = new Set<CallState>();
-  /** linkedids of recently finished calls: rows for them arrive late and are not a new call. */
-  private readonly finished = new Map<string, true>();
+  /** linkedids of the last FINISHED_MEMORY finished calls: rows for them arrive late and are not a new call. */
+  private readonly finished = new Set<string>();
+  /** The same linkedids in the order they were first remembered (a ring: the oldest is forgotten first). */
+  private readonly finishedOrder: string[] = [];
+  private finishedNext = 0;
 
   constructor(private readonly settings: CompiledCallsSettings) {}
 
@@ -68,16 +71,24 @@ export class CallRegistry {
     this.live.delete(call);
     for (const lid of call.linkedids.keys()) {
       if (this.byLinkedid.get(lid) === call) this.byLinkedid.delete(lid);
-      this.finished.set(lid, true);
+      this.remember(lid);
     }
     for (const [uid, c] of call.channels) {
       if (this.byUniqueid.get(uid) === call) this.byUniqueid.delete(uid);
       if (this.uidByName.get(c.name) === uid) this.uidByName.delete(c.name);
     }
-    while (this.finished.size > FINISHED_MEMORY) {
-      const oldest = this.finished.keys().next().value;
-      if (oldest === undefined) break;
-      this.finished.delete(oldest);
+  }
+
+  private remember(lid: string): void {
+    if (this.finished.has(lid)) return;
+    this.finished.add(lid);
+    const order = this.finishedOrder;
+    if (order.length < FINISHED_MEMORY) {
+      order.push(lid);
+      return;
     }
+    this.finished.delete(order[this.finishedNext]!);
+    order[this.finishedNext] = lid;
+    this.finishedNext = (this.finishedNext + 1) % FINISHED_MEMORY;
   }
 }
