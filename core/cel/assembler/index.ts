@@ -15,6 +15,7 @@ import type { CelRow } from '../row.js';
 import { parseExtra, extraString, type ExtraObject } from '../parse-extra.js';
 import { BridgeTracker, HOLDING_BRIDGE } from './bridges.js';
 import type { CallState } from './call.js';
+import { fastExtra } from './fast-extra.js';
 import { CallRegistry } from './grouping.js';
 import { renderCall } from './render.js';
 import { compileCallsSettings, type CallsSettings, type CompiledCallsSettings } from './settings.js';
@@ -131,11 +132,16 @@ export class CallAssembler {
     const type = row.eventtype;
     let extra = EMPTY_EXTRA;
     if (row.extra !== '' && (NEEDS_EXTRA.has(type) || !KNOWN_NON_USER.has(type))) {
-      const parsed = parseExtra(type, row.extra);
-      extra = parsed.value;
-      if (!parsed.ok) {
-        n.badExtra++;
-        this.warn({ code: 'bad_extra', message: `CEL row ${row.id} (${type}): ${parsed.error}`, rowId: row.id });
+      const fast = fastExtra(type, row.extra);
+      if (fast !== undefined) {
+        extra = fast;
+      } else {
+        const parsed = parseExtra(type, row.extra);
+        extra = parsed.value;
+        if (!parsed.ok) {
+          n.badExtra++;
+          this.warn({ code: 'bad_extra', message: `CEL row ${row.id} (${type}): ${parsed.error}`, rowId: row.id });
+        }
       }
     }
 
