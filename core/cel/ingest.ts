@@ -22,9 +22,11 @@ export interface IngestOptions {
   /** A failed save; it is retried with backoff until it succeeds or the run is aborted. */
   onSaveError?(error: unknown, retryInMs: number): void;
   /**
-   * Safety timeout for calls that never get LINKEDID_END (live sources): assembler.expire(now()) after
-   * each batch and every `everyMs` while the source is idle. Leave unset for replays: their rows are
-   * old, so wall-clock expiry would cut every call; use flushAtEnd instead.
+   * Safety timeout for calls that never get LINKEDID_END (live sources). After each batch calls are
+   * expired by the rows' own clock (assembler.expireByRowTime: a backlog read after a long stop is old
+   * by the wall clock, and a call must not be cut between two of its batches); once no batch came for
+   * `everyMs`, by the wall clock, assembler.expire(now()), so calls still end when the PBX goes quiet.
+   * Leave unset for replays (their rows are old): use flushAtEnd instead.
    */
   expire?: { everyMs: number; now?: () => number };
   /** When a finite source ends: finish the calls still open (as 'timeout') and save an empty pending list. */
@@ -103,8 +105,10 @@ export async function runIngest(options: IngestOptions): Promise<IngestResult> {
   };
 
   const now = options.expire?.now ?? Date.now;
+  let lastBatchAt = now();
   const timer = options.expire && options.expire.everyMs > 0
     ? setInterval(() => {
+      if (now() - lastBatchAt < (options.expire?.everyMs ?? 0)) return; // rows are flowing: their clock decides
       void serial(async () => {
         const before = assembler.stats.callsFinished;
         assembler.expire(now());
@@ -119,7 +123,8 @@ export async function runIngest(options: IngestOptions): Promise<IngestResult> {
       await serial(async () => {
         for (const row of batch) assembler.push(row);
         cursor = (batch[batch.length - 1] as CelRow).id;
-        if (options.expire) assembler.expire(now());
+        if (options.expire) assembler.expireByRowTime();
+        lastBatchAt = now();
         await deliverAndSave();
         result.rows += batch.length;
         result.batches++;

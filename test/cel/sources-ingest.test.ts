@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CallAssembler, type FinishedCall, type StageEvent } from '../../core/cel/assembler/index.js';
+import { assembleAll, CallAssembler, type FinishedCall, type StageEvent } from '../../core/cel/assembler/index.js';
 import { runIngest } from '../../core/cel/ingest.js';
 import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource, type StateStore } from '../../core/cel/sources/index.js';
 import type { CelRow } from '../../core/cel/row.js';
@@ -108,6 +108,28 @@ test('a live run finishes a call that never gets LINKEDID_END by the safety time
   assert.equal(finished.length, 1);
   assert.equal(finished[0]?.complete, 'timeout');
   assert.deepEqual((await store.load()).pendingRows, [], 'the expired call is no longer pending');
+});
+
+test('a backlog read a week late is not cut between batches: while rows flow, their own clock decides the safety timeout', async () => {
+  const rows = await collectRows('/work/shared/data/cel-asterisk22-local.jsonl');
+  const week = 7 * 24 * 3600 * 1000;
+  const lastMs = Date.parse(`${(rows[rows.length - 1] as CelRow).eventtime.replace(' ', 'T')}Z`);
+  const finished: FinishedCall[] = [];
+  // Batches of 7 rows: almost every call spans several batches.
+  const source: CelSource = {
+    description: 'test backlog', stats: emptyStats(), async close() {},
+    async *batches() {
+      for (let i = 0; i < rows.length; i += 7) yield rows.slice(i, i + 7);
+    },
+  };
+  await runIngest({
+    source, assembler: new CallAssembler({ calls: { safety_timeout_seconds: 60, pbx_time_zone: 'UTC' }, numbers: testNumbers }),
+    store: createMemoryStateStore(), expire: { everyMs: 20, now: () => lastMs + week },
+    onFinished: (calls) => void finished.push(...calls),
+  });
+  const reference = assembleAll(rows, { calls: { pbx_time_zone: 'UTC' }, numbers: testNumbers }).calls;
+  assert.deepEqual(finished.map((c) => [c.linkedid, c.complete]), reference.map((c) => [c.linkedid, c.complete]));
+  assert.ok(finished.every((c) => c.complete === 'linkedid_end'));
 });
 
 async function collectRows(file: string): Promise<CelRow[]> {

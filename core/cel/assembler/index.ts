@@ -81,6 +81,8 @@ export class CallAssembler {
   private stages: StageEvent[] = [];
   private finished: FinishedCall[] = [];
   private maxId = -Infinity;
+  /** Newest eventtime pushed (the text sorts as time): the PBX clock as far as the rows tell it. */
+  private newestEventTime = '';
   private readonly counters = { rows: 0, ignored: 0, duplicates: 0, outOfOrder: 0, badExtra: 0, late: 0, missingFields: 0, callsFinished: 0 };
   private readonly render = (call: CallState): CallFull => renderCall(call, this.numbers, this.settings);
 
@@ -128,6 +130,7 @@ export class CallAssembler {
       call = this.registry.callFor(row);
       call.rows.push(row);
     }
+    if (row.eventtime > this.newestEventTime) this.newestEventTime = row.eventtime;
 
     const type = row.eventtype;
     let extra = EMPTY_EXTRA;
@@ -231,6 +234,18 @@ export class CallAssembler {
       const last = eventTimeToMs(call.lastEventTime, this.settings.pbxTimeZone);
       if (Number.isFinite(last) && nowMs - last > this.settings.safetyTimeoutMs) this.timeOut(call);
     }
+  }
+
+  /**
+   * The safety timeout by the rows' own clock: finishes calls with no row for safety_timeout_seconds of
+   * PBX time before the newest row pushed. Use it while rows flow (a backlog being caught up is old by
+   * the wall clock, and its calls must not be cut between two batches); expire(Date.now()) is for when
+   * the PBX has gone quiet.
+   */
+  expireByRowTime(): void {
+    if (this.newestEventTime === '') return;
+    const newest = eventTimeToMs(this.newestEventTime, this.settings.pbxTimeZone);
+    if (Number.isFinite(newest)) this.expire(newest);
   }
 
   /** Finishes every call still in progress as 'timeout' (end of a replayed file). */
