@@ -2,13 +2,10 @@
 // schema, so types and docs cannot drift from the contract. `npm run types` writes them; a test fails
 // when the committed files differ from what this renders.
 import { compile } from 'json-schema-to-typescript';
+import { isJsonObject as isObject } from '../json-schema.js';
 import { callFullSchema, contractDefs, CONTRACT_DEFS, type JsonSchema } from './schema.js';
 
 const BANNER = '// GENERATED from types/call_full.schema.json by `npm run types`. DO NOT EDIT BY HAND.\n';
-
-function isObject(v: unknown): v is JsonSchema {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function refName(ref: string): string {
   return ref.split('/').pop() ?? ref;

@@ -3,8 +3,9 @@
 // `$ref`s all read this file.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { JsonSchema } from '../json-schema.js';
 
-export type JsonSchema = { [key: string]: unknown };
+export type { JsonSchema };
 
 export const CALL_FULL_SCHEMA_PATH = fileURLToPath(new URL('../../types/call_full.schema.json', import.meta.url));
 

@@ -2,6 +2,7 @@
 // with errors a person can act on: where (JSON pointer), what was expected, what was found.
 // Unknown fields are errors everywhere except in `extra` and `raw`, whose schemas allow any keys.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { escapePointer } from '../json-schema.js';
 import { callFullSchema, type ContractDef, type JsonSchema } from './schema.js';
 
 export interface ContractError {
@@ -30,10 +31,6 @@ function validatorFor(def: ContractDef): ValidateFunction {
   if (!v) throw new Error(`call_full schema has no $defs/${def}`);
   validators.set(def, v);
   return v;
-}
-
-function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function valueAt(doc: unknown, pointer: string): unknown {

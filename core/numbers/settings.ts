@@ -4,6 +4,7 @@
 // compileNumberSettings checks every key (so a hand-built or stale settings object fails early, with
 // the key's name) and compiles the auto-replacement regexes once.
 import type { NumbersSettings } from '../../types/settings.js';
+import { regexProblem } from '../json-schema.js';
 import { MAX_NUMBER_LENGTH, cleanNumber } from './clean.js';
 
 /** The `numbers` section of the settings file (types/settings/numbers.schema.json, generated type). */
@@ -61,12 +62,6 @@ function stringAt(key: string, value: unknown): string {
   return value;
 }
 
-/** V8 says `Invalid regular expression: /(/: Unterminated group`; keep the reason only. */
-function regexReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const at = message.lastIndexOf(': ');
-  return at >= 0 ? message.slice(at + 2) : message;
-}
 
 /**
  * Validates the section and compiles it. Missing keys (undefined) take their defaults, as the
@@ -121,11 +116,9 @@ export function compileNumberSettings(settings: NumberSettings): CompiledNumberS
     const source = stringAt(`${key}.pattern`, pattern);
     if (source === '') fail(`${key}.pattern`, 'must not be empty');
     const text = stringAt(`${key}.replacement`, replacement);
-    try {
-      return { pattern: new RegExp(source), replacement: text };
-    } catch (error) {
-      return fail(`${key}.pattern`, `invalid regular expression ${JSON.stringify(source)}: ${regexReason(error)}`);
-    }
+    const problem = regexProblem(source);
+    if (problem !== null) fail(`${key}.pattern`, `invalid regular expression ${JSON.stringify(source)}: ${problem}`);
+    return { pattern: new RegExp(source), replacement: text };
   });
 
   return {

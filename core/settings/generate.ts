@@ -9,13 +9,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
+import { isJsonObject as isObject } from '../json-schema.js';
 import { PACKAGE_ROOT, composeSettingsSchema, readSectionSchemas, type JsonSchema, type SectionSchema } from './schema.js';
 
 const BANNER = '// GENERATED from types/settings/*.schema.json by `npm run types` (core/settings/generate.ts). DO NOT EDIT BY HAND.\n';
-
-function isObject(v: unknown): v is JsonSchema {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function pascal(name: string): string {
   return name.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');

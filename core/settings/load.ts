@@ -9,6 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Settings } from '../../types/settings.js';
 import { parseJsonText } from './json.js';
+import { escapePointer, isJsonObject as isObject, regexProblem } from '../json-schema.js';
 import { PACKAGE_ROOT, SECTION_SCHEMA_DIR, composeSettingsSchema, readSectionSchemas, type JsonSchema } from './schema.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -48,22 +49,6 @@ export interface LoadSettingsOptions {
 
 // ------------------------------------------------------------------ formats
 
-/** How V8 says why a pattern does not compile, without the pattern itself. */
-function regexReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const at = message.lastIndexOf(': ');
-  return at >= 0 ? message.slice(at + 2) : message;
-}
-
-/** The code compiles settings patterns with `new RegExp(s)` (no flags); so does this check. */
-function regexProblem(s: string): string | null {
-  try {
-    new RegExp(s);
-    return null;
-  } catch (error) {
-    return regexReason(error);
-  }
-}
 
 function isTimeZone(s: string): boolean {
   if (s === '') return true;
@@ -92,10 +77,6 @@ function validatorFor(schemaDir: string): ValidateFunction {
 }
 
 // ------------------------------------------------------------------ messages
-
-function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** Edit distance counting a swap of two neighbouring letters as one edit (optimal string alignment). */
 function distance(a: string, b: string): number {
@@ -143,10 +124,6 @@ function kindOf(value: unknown): string {
   if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
   if (typeof value === 'object') return 'an object';
   return typeof value === 'boolean' ? 'true/false' : `a ${typeof value}`;
-}
-
-function isObject(v: unknown): v is JsonSchema {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** One ajv error → a problem (null = reported by another error of the same cause). Never includes the value. */

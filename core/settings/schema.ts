@@ -10,8 +10,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isJsonObject as isObject, type JsonSchema } from '../json-schema.js';
 
-export type JsonSchema = { [key: string]: unknown };
+export type { JsonSchema };
 
 /** The callhook installation: where the schemas, the demo data and the example hooks live. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,10 +26,6 @@ export interface SectionSchema {
   /** The schema file. */
   file: string;
   schema: JsonSchema;
-}
-
-function isObject(v: unknown): v is JsonSchema {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Every `*.schema.json` of the folder, in file-name order. A malformed schema file is a programming error (throws). */
