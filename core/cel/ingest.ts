@@ -8,12 +8,36 @@
 // completed save on restart (at-least-once); consumers key deliveries on the call's linkedid.
 import type { CelRow } from './row.js';
 import type { CallAssembler, FinishedCall, StageEvent } from './assembler/index.js';
-import type { CelSource, StateStore } from './sources/index.js';
+import type { CelSource, CelState, StateStore } from './sources/index.js';
+
+/** What one or more batches produced, committed together with the resume point they lead to. */
+export interface IngestCommit {
+  cursor: number;
+  pendingRows: CelRow[];
+  stages: StageEvent[];
+  finished: FinishedCall[];
+}
+
+/**
+ * A consumer that persists what the assembler produced and the resume point in ONE transaction (the
+ * connector store: stage events into the pipeline's inbox, cursor and open calls beside them), so a
+ * crash at any moment neither loses nor repeats a stage. Commits run behind the batches like saves:
+ * at most one in flight; the ones waiting meanwhile are merged (events concatenated in order, the
+ * newest resume point). runIngest returns only after every commit is done.
+ */
+export interface IngestSink {
+  /** The resume point of the last commit ({cursor 0, no rows} on a first start). */
+  load(): Promise<CelState>;
+  commit(batch: IngestCommit): Promise<void>;
+}
 
 export interface IngestOptions {
   source: CelSource;
   assembler: CallAssembler;
-  store: StateStore;
+  /** Where the resume point lives when there is no sink (onStage/onFinished deliver, then it saves: at-least-once). */
+  store?: StateStore;
+  /** Exactly-once hand-off: replaces store, onStage and onFinished (which are then not called). */
+  sink?: IngestSink;
   signal?: AbortSignal;
   onFinished?(calls: FinishedCall[]): void | Promise<void>;
   onStage?(stages: StageEvent[]): void | Promise<void>;
@@ -44,9 +68,13 @@ export interface IngestResult {
   resumedRows: number;
 }
 
+const MAX_WAITING_STAGES = 20_000;
+
 export async function runIngest(options: IngestOptions): Promise<IngestResult> {
-  const { source, assembler, store, signal } = options;
-  const state = await store.load();
+  const { source, assembler, signal, sink } = options;
+  const store = options.store;
+  if (sink === undefined && store === undefined) throw new TypeError('runIngest needs a store or a sink');
+  const state = sink !== undefined ? await sink.load() : await (store as StateStore).load();
   let cursor = state.cursor;
   for (const row of state.pendingRows) assembler.push(row);
   // Stage events of the resumed rows were delivered by the previous run; only new ones go out.
@@ -63,6 +91,11 @@ export async function runIngest(options: IngestOptions): Promise<IngestResult> {
   const deliverAndSave = async (): Promise<void> => {
     const stages = assembler.drainStages();
     const finished = assembler.drainFinished();
+    if (sink !== undefined) {
+      result.finishedCalls += finished.length;
+      await requestCommit({ cursor, pendingRows: assembler.pendingRows(), stages, finished });
+      return;
+    }
     if (stages.length > 0) await options.onStage?.(stages);
     if (finished.length > 0) {
       result.finishedCalls += finished.length;
@@ -89,11 +122,32 @@ export async function runIngest(options: IngestOptions): Promise<IngestResult> {
     })();
   };
 
-  const saveWithRetry = async (at: number, pending: CelRow[]): Promise<void> => {
+  // Commits (sink): like saves, but nothing may be superseded: the waiting ones merge. When the
+  // merged batch grows past MAX_WAITING_STAGES the reader waits for the commit in flight (backpressure:
+  // a slow database slows reading instead of growing memory).
+  let waitingCommit: IngestCommit | undefined;
+  const requestCommit = async (next: IngestCommit): Promise<void> => {
+    waitingCommit = waitingCommit === undefined
+      ? next
+      : { cursor: next.cursor, pendingRows: next.pendingRows, stages: waitingCommit.stages.concat(next.stages), finished: waitingCommit.finished.concat(next.finished) };
+    saving ??= (async () => {
+      while (waitingCommit !== undefined) {
+        const batch = waitingCommit;
+        waitingCommit = undefined;
+        await withRetry(() => (sink as IngestSink).commit(batch));
+      }
+      saving = undefined;
+    })();
+    if ((waitingCommit?.stages.length ?? 0) > MAX_WAITING_STAGES) await saving;
+  };
+
+  const saveWithRetry = (at: number, pending: CelRow[]): Promise<void> => withRetry(() => (store as StateStore).save(at, pending));
+
+  const withRetry = async (work: () => Promise<void>): Promise<void> => {
     let wait = 200;
     for (;;) {
       try {
-        await store.save(at, pending);
+        await work();
         return;
       } catch (error) {
         options.onSaveError?.(error, wait);

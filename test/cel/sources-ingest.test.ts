@@ -172,3 +172,35 @@ test('a slow store does not slow the batches: saves coalesce, the newest state i
   });
   assert.deepEqual(calls.map((c) => c.callFull), reference.calls.map((c) => c.callFull));
 });
+
+test('with a sink, every stage is committed exactly once with the resume point it leads to, whatever batch the run stops after', async () => {
+  const file = '/work/shared/data/cel-asterisk22-local.jsonl';
+  const batchSize = 9;
+  const reference = await uninterrupted(file, batchSize);
+  let totalBatches = 0;
+  for await (const _ of createReplaySource({ path: file, batchSize }).batches()) totalBatches++;
+  for (let stopAfter = 1; stopAfter < totalBatches; stopAfter += 3) {
+    // The sink's "database": events and the resume point change together or not at all.
+    let committed = { cursor: 0, pendingRows: [] as CelRow[], stages: [] as StageEvent[], finished: [] as FinishedCall[] };
+    const sink = {
+      load: async () => structuredClone({ cursor: committed.cursor, pendingRows: committed.pendingRows }),
+      commit: async (c: { cursor: number; pendingRows: CelRow[]; stages: StageEvent[]; finished: FinishedCall[] }) => {
+        await new Promise((resolve) => setTimeout(resolve, 1)); // commits lag behind the batches, so some merge
+        committed = { cursor: c.cursor, pendingRows: structuredClone(c.pendingRows), stages: committed.stages.concat(c.stages), finished: committed.finished.concat(c.finished) };
+      },
+    };
+    const controller = new AbortController();
+    let seen = 0;
+    const first = await runIngest({
+      source: createReplaySource({ path: file, batchSize }), assembler: newAssembler(), sink, signal: controller.signal, flushAtEnd: true,
+      onBatch: () => {
+        if (++seen === stopAfter) controller.abort();
+      },
+    });
+    assert.equal(first.stopped, 'aborted');
+    assert.equal(committed.cursor, first.cursor, 'runIngest returned after its last commit');
+    await runIngest({ source: createReplaySource({ path: file, batchSize }), assembler: newAssembler(), sink, flushAtEnd: true });
+    assert.deepEqual(committed.finished.map((c) => c.linkedid), reference.calls.map((c) => c.linkedid), `stop after batch ${stopAfter}: same calls`);
+    assert.deepEqual(committed.stages.map((s) => [s.stage, s.linkedid, s.conversationId, s.atRowId]), reference.stages.map((s) => [s.stage, s.linkedid, s.conversationId, s.atRowId]), `stop after batch ${stopAfter}: same stages, none lost or twice`);
+  }
+});
