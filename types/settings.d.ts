@@ -5,10 +5,12 @@
 export interface Settings {
   calls: CallsSettings;
   cel: CelSettings;
+  crm: CrmSettings;
   hooks: HooksSettings;
   log: LogSettings;
   numbers: NumbersSettings;
   sandbox: SandboxSettings;
+  store: StoreSettings;
 }
 /**
  * How CEL rows become calls: what is a trunk, which Local channels are real parties, click-to-call detection, when an unfinished call is given up. The defaults classify the bundled demo recording (trunks Local/…@pstn-in-…/@pstn-…, phones Local/NNN@phones-…) and FreePBX's usual trunk contexts.
@@ -160,6 +162,178 @@ export interface CelSettings {
      * @default "callhook"
      */
     state_database: string;
+  };
+}
+/**
+ * Which CRM calls are delivered to and how: the Bitrix24 portal (incoming webhook or OAuth application), registration and missed-call rules, and the durable outbox's retry policy. `type: demo` (the default) starts a local Bitrix24 server on a free loopback port and delivers there: nothing reaches a real CRM.
+ */
+export interface CrmSettings {
+  /**
+   * `demo`: a local Bitrix24 server started by the connector itself (loopback only); `bitrix24`: the portal in `bitrix24`; `none`: hooks run, nothing is sent (every CRM action is recorded as not sent).
+   *
+   * @default "demo"
+   */
+  type: 'demo' | 'bitrix24' | 'none';
+  bitrix24: {
+    /**
+     * Incoming webhook base URL, https://<portal>/rest/<user_id>/<code>/ (scopes telephony, crm, user; see docs/bitrix24.md). Secret: never logged or printed. Leave empty to use `oauth`.
+     *
+     * @default ""
+     */
+    webhook_url: string;
+    /**
+     * OAuth 2.0 application (local or Marketplace app). The connector refreshes the access token itself and keeps the rotated refresh token in its store; a failed refresh stops the portal with a clear status (never a retry loop).
+     */
+    oauth: {
+      /**
+       * https://<portal>.bitrix24.<zone> (the app's client_endpoint without /rest/).
+       *
+       * @default ""
+       */
+      portal_url: string;
+      /**
+       * @default ""
+       */
+      client_id: string;
+      /**
+       * Secret: never logged or printed.
+       *
+       * @default ""
+       */
+      client_secret: string;
+      /**
+       * The refresh token obtained at installation (used until the store holds a newer one). Secret.
+       *
+       * @default ""
+       */
+      refresh_token: string;
+      /**
+       * Token endpoint.
+       *
+       * @default "https://oauth.bitrix.info/oauth/token/"
+       */
+      token_url: string;
+    };
+    /**
+     * The portal's leaky-bucket drain rate (2 on most plans, 5 on Enterprise). The connector's token bucket sends no faster.
+     *
+     * @default 2
+     */
+    requests_per_second: number;
+    /**
+     * The portal's burst threshold (50 on most plans, 250 on Enterprise); the connector keeps a margin below it.
+     *
+     * @default 50
+     */
+    burst: number;
+    /**
+     * Timeout of one REST request (Bitrix24 itself stops a request after 60 s).
+     *
+     * @default 30000
+     */
+    request_timeout_ms: number;
+    /**
+     * How often the employee directory (user.get: UF_PHONE_INNER, PERSONAL_MOBILE, WORK_PHONE, PERSONAL_PHONE) is re-read.
+     *
+     * @default 300
+     */
+    users_refresh_seconds: number;
+    /**
+     * When the call card is shown to an employee: `ringing` (when their phone rings), `answered` (when they answer), `never`.
+     *
+     * @default "ringing"
+     */
+    show_card: 'ringing' | 'answered' | 'never';
+    /**
+     * Whether registration creates a lead/contact (CRM_CREATE) for an unknown number, per direction.
+     */
+    create_entity: {
+      /**
+       * @default true
+       */
+      incoming: boolean;
+      /**
+       * @default false
+       */
+      outgoing: boolean;
+    };
+    /**
+     * CRM_SOURCE of created leads (a STATUS_ID of crm.status.list ENTITY_ID=SOURCE); empty = the portal's default.
+     *
+     * @default ""
+     */
+    crm_source: string;
+    /**
+     * ADD_TO_CHAT of finish (sent explicitly: the portal's own default differs between versions).
+     *
+     * @default true
+     */
+    add_to_chat: boolean;
+    /**
+     * The company-wide default user: registers calls no employee took part in (an IVR-only call) and is the last fallback for missed calls. 0 = none (such calls are registered on the first user of the portal's directory).
+     *
+     * @default 0
+     */
+    default_user_id: number;
+    missed_call: {
+      /**
+       * Who a missed incoming call is finished on: `entity` (the client's responsible), `last_rung` (the employee whose phone rang last), `default` (default_user_id). On failure each falls back to the next: entity → last_rung → default.
+       *
+       * @default "entity"
+       */
+      responsible: 'entity' | 'last_rung' | 'default';
+      /**
+       * Per trunk (line) number, the default user for missed calls on it, e.g. {"+73432723033": 5}; replaces default_user_id for those trunks.
+       *
+       * @default {}
+       */
+      default_user_by_trunk: {
+        [k: string]: number;
+      };
+      /**
+       * Create a task for the responsible when an incoming call is missed (tasks.task.add, through process_task_creation_params).
+       *
+       * @default false
+       */
+      create_task: boolean;
+      /**
+       * @default 60
+       */
+      task_deadline_minutes: number;
+    };
+  };
+  /**
+   * The durable outbox: every CRM action is written before it is sent and marked with the answer after.
+   */
+  delivery: {
+    /**
+     * Calls processed at the same time (a call's own actions always go in order).
+     *
+     * @default 16
+     */
+    concurrency: number;
+    /**
+     * First wait before an action is retried after a transient failure (503, 429, 5xx, timeout, lost connection); doubles with jitter.
+     *
+     * @default 1000
+     */
+    retry_min_ms: number;
+    /**
+     * @default 60000
+     */
+    retry_max_ms: number;
+    /**
+     * An answer that is not what the CRM documents (HTML page, truncated JSON, a 200 with an error inside, an unknown error code) is retried this many times, then the call is parked with that answer's first bytes.
+     *
+     * @default 5
+     */
+    bad_answer_attempts: number;
+    /**
+     * A call whose action still fails transiently after this long is parked (visible, counted, reprocessable). 0 = never: while the CRM is down, calls wait and drain oldest first when it returns.
+     *
+     * @default 0
+     */
+    park_after_hours: number;
   };
 }
 /**
@@ -372,5 +546,53 @@ export interface SandboxSettings {
      * @default 30000
      */
     cool_down_ms: number;
+  };
+}
+/**
+ * The connector's own database: the CEL resume point, the pipeline's inbox of stage events, the outbox of CRM actions and the call traces, changed together in transactions. Never the PBX's database.
+ */
+export interface StoreSettings {
+  /**
+   * `auto`: MariaDB when the CEL source is `mariadb` (same server and credentials), else the embedded SQLite file. `sqlite` / `mariadb`: that one.
+   *
+   * @default "auto"
+   */
+  kind: 'auto' | 'sqlite' | 'mariadb';
+  sqlite: {
+    /**
+     * The SQLite database file, relative to the settings file's folder or absolute. Empty = a fresh temporary file for this run only (the demo).
+     *
+     * @default ""
+     */
+    path: string;
+  };
+  /**
+   * Empty host/user = the CEL source's server and credentials.
+   */
+  mariadb: {
+    /**
+     * @default ""
+     */
+    host: string;
+    /**
+     * @default 0
+     */
+    port: number;
+    /**
+     * @default ""
+     */
+    user: string;
+    /**
+     * Secret: never logged or printed.
+     *
+     * @default ""
+     */
+    password: string;
+    /**
+     * The connector's database, created when missing (empty = cel.mariadb.state_database).
+     *
+     * @default ""
+     */
+    database: string;
   };
 }
