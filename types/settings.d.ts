@@ -258,6 +258,12 @@ export interface CrmSettings {
       outgoing: boolean;
     };
     /**
+     * Register internal calls (extension to extension) too. Off: they run through the hooks but nothing is sent (Bitrix24 files them as portal calls without a CRM entity anyway).
+     *
+     * @default false
+     */
+    register_local_calls: boolean;
+    /**
      * CRM_SOURCE of created leads (a STATUS_ID of crm.status.list ENTITY_ID=SOURCE); empty = the portal's default.
      *
      * @default ""
@@ -270,7 +276,7 @@ export interface CrmSettings {
      */
     add_to_chat: boolean;
     /**
-     * The company-wide default user: registers calls no employee took part in (an IVR-only call) and is the last fallback for missed calls. 0 = none (such calls are registered on the first user of the portal's directory).
+     * The company-wide default user: registers calls no known employee took part in (an IVR-only call, an extension without a CRM user) and is the last fallback for missed calls. 0 = none: such a call is registered by USER_PHONE_INNER, which Bitrix24 refuses when no user has that number (the call is then parked with that answer).
      *
      * @default 0
      */

@@ -1,7 +1,8 @@
 // `callhook run`: runs the connector on the settings file (none = the embedded demo defaults: the bundled
-// CEL sample, the example hooks). Until the CRM pipeline lands it stops short of the CRM: each finished
-// call is printed with what every hook decided at each stage (--json: one JSON line per call, with the
-// full decision traces). A `mariadb` CEL source runs live until Ctrl-C.
+// CEL sample, the example hooks, a local demo Bitrix24 it starts itself, a temporary embedded store).
+// Each processed call is printed with what every hook decided and every CRM request and answer at each
+// stage (--json: one JSON line per call with call_full, the traces and the outbox entries); the demo
+// ends with what its CRM received. A `mariadb` CEL source runs live until Ctrl-C / SIGTERM.
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
 import { loadSettings, SettingsError, type Settings } from '../settings/index.js';
@@ -49,15 +50,18 @@ export async function run(argv: string[]): Promise<number> {
     const result = await runConnector(settings, {
       logger,
       signal: abort.signal,
-      onHooksReady: (status) => {
-        if (!json) out(`${renderHooksHeader(status)}\n`);
+      onReady: ({ hooks, crm, store }) => {
+        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks)}\n`);
       },
       onCall: (report) => out(json ? `${JSON.stringify(report)}\n` : `${renderCallReport(report)}\n`),
     });
     const failed = result.hooks.filter((h) => h.state === 'failed').length;
-    const summary = `${result.calls} calls, ${result.stages} stages, ${result.ingest.rows} CEL rows; ${result.hooks.length} hooks${failed > 0 ? ` (${failed} failed to load)` : ''}${result.ingest.stopped === 'aborted' ? '; stopped' : ''}\n`;
+    const summary = `${result.calls} calls, ${result.stages} stages, ${result.ingest.rows} CEL rows; ${result.hooks.length} hooks${failed > 0 ? ` (${failed} failed to load)` : ''}${result.parked > 0 ? `; ${result.parked} parked` : ''}${result.ingest.stopped === 'aborted' ? '; stopped' : ''}\n`;
     if (json) process.stderr.write(summary);
-    else out(summary);
+    else {
+      if (result.crmReceived !== null) out(`What the demo CRM received:\n${result.crmReceived}\n`);
+      out(summary);
+    }
     return 0;
   } catch (error) {
     if (error instanceof NumberSettingsError) {

@@ -1,94 +1,114 @@
-// The connector's main loop as far as it exists today: CEL source → call assembler → the hooks at every
-// stage event → one report per finished call with what every hook decided. The CRM pipeline (durable
-// outbox, Bitrix24/Kommo) plugs in where a stage's decisions are made; until then nothing leaves the host.
+// The connector's main loop: CEL source → call assembler → the CEL hand-off (stage events and the
+// resume point committed together in the connector store) → the CRM pipeline (hooks at every stage,
+// CRM actions through the outbox) → one report per processed call. A replay ends when its file is
+// read and every call is delivered; a live source runs until the signal (SIGINT/SIGTERM): then reading
+// stops, in-flight steps finish, and what is left stays in the store for the next start.
 import type { Logger } from 'pino';
-import { CallAssembler, type FinishedCall, type StageEvent } from '../cel/assembler/index.js';
+import { CallAssembler } from '../cel/assembler/index.js';
 import { runIngest, type IngestResult } from '../cel/ingest.js';
-import { createCelSource, createCelStateStore, logCelSourceEvents } from '../cel/sources/index.js';
+import { createCelSource, logCelSourceEvents } from '../cel/sources/index.js';
+import { openCrm, type CrmRuntime } from '../crm/index.js';
 import { createNumberModel } from '../numbers/index.js';
+import { createPipeline, runBitrix24Stage, type CallReport } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
-import { createHookHost, hostOptionsFromSettings, runStageFlow, type HookHost, type HookStatus } from '../../hooks/index.js';
-import { stageDecision, type StageDecision } from './decisions.js';
+import { openStoreFromSettings, pbxKey } from '../store/index.js';
+import { createHookHost, hostOptionsFromSettings, type HookHost, type HookStatus } from '../../hooks/index.js';
 
-export interface CallReport {
-  linkedid: string;
-  complete: FinishedCall['complete'];
-  call_full: FinishedCall['callFull'];
-  stages: StageDecision[];
-}
+export type { CallReport };
 
 export interface ConnectorRunOptions {
   logger: Logger;
   signal?: AbortSignal;
-  /** Called once per finished call, in the order calls finish, after all its stages ran through the hooks. */
+  /** Called once per processed call (call_ended done, or parked), in the order calls settle. */
   onCall(report: CallReport): void | Promise<void>;
-  /** Called once the hooks are loaded, before the first row is read (e.g. to print which hooks are active). */
-  onHooksReady?(status: HookStatus[]): void;
+  /** Called once the hooks are loaded and the CRM is ready, before the first row is read. */
+  onReady?(info: { hooks: HookStatus[]; crm: CrmRuntime; store: string }): void;
 }
 
 export interface ConnectorRunResult {
   ingest: IngestResult;
   calls: number;
   stages: number;
+  parked: number;
   hooks: HookStatus[];
+  /** For the demo CRM: what it received, one block per call. */
+  crmReceived: string | null;
+}
+
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise(() => undefined);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 export async function runConnector(settings: Settings, options: ConnectorRunOptions): Promise<ConnectorRunResult> {
-  const { logger } = options;
+  const { logger, signal } = options;
   const numbers = createNumberModel(settings.numbers, { logger });
   const assembler = new CallAssembler({
     calls: settings.calls,
     numbers,
     onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message),
   });
-  // The demo replays a file once: no hot reload watcher, so the process ends with the file.
+  // A replay reads a file once: no hot-reload watcher, and the run ends when every call is delivered.
   const live = settings.cel.source !== 'replay';
+  const pbx = pbxKey(settings);
+  const opened = await openStoreFromSettings(settings);
+  let crm: CrmRuntime | null = null;
   let host: HookHost | null = null;
   const source = createCelSource(settings.cel, logCelSourceEvents(logger));
-  const store = await createCelStateStore(settings.cel);
-  const pendingStages = new Map<string, StageDecision[]>();
   let calls = 0;
   let stages = 0;
+  let parked = 0;
   try {
+    crm = await openCrm(settings, { logger, tokens: opened.store.tokens, numbers });
     host = await createHookHost(hostOptionsFromSettings(settings.hooks, settings.sandbox, { logger, watch: live && settings.hooks.watch }));
     await host.whenIdle();
-    options.onHooksReady?.(host.status());
-    const activeHost = host;
-    const onStage = async (events: StageEvent[]): Promise<void> => {
-      // In order: a call's stages must see the hooks in the order they happened.
-      for (const event of events) {
-        const run = await runStageFlow(activeHost, event.callFull, event.stage, {
-          callId: event.linkedid,
-          recordingsRoot: settings.hooks.recordings_root,
-        });
-        const list = pendingStages.get(event.linkedid) ?? [];
-        list.push(stageDecision(event, run));
-        pendingStages.set(event.linkedid, list);
-        stages++;
-      }
+    options.onReady?.({ hooks: host.status(), crm, store: opened.store.description });
+    const env = {
+      settings: settings.crm.bitrix24,
+      kit: crm.kit,
+      recordingsRoot: settings.hooks.recordings_root,
+      pbx,
+      buildNumber: (raw: string) => numbers.build(raw),
     };
-    const onFinished = async (finished: FinishedCall[]): Promise<void> => {
-      for (const call of finished) {
-        const report: CallReport = { linkedid: call.linkedid, complete: call.complete, call_full: call.callFull, stages: pendingStages.get(call.linkedid) ?? [] };
-        pendingStages.delete(call.linkedid);
+    const pipeline = createPipeline({
+      store: opened.store,
+      pbx,
+      host,
+      client: crm.client,
+      portal: crm.portal,
+      program: (input) => runBitrix24Stage({ ...input, env }),
+      delivery: settings.crm.delivery,
+      logger,
+      onCall: async (report) => {
         calls++;
+        stages += report.stages.length;
+        if (report.status === 'parked') parked++;
         await options.onCall(report);
-      }
-    };
-    const ingest = await runIngest({
-      source,
-      assembler,
-      store,
-      onStage,
-      onFinished,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
+      },
     });
-    return { ingest, calls, stages, hooks: host.status() };
+    pipeline.start();
+    let ingest: IngestResult;
+    try {
+      ingest = await runIngest({
+        source,
+        assembler,
+        sink: pipeline.sink(),
+        ...(signal ? { signal } : {}),
+        ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
+        onSaveError: (error, retryInMs) => logger.error({ err: error, retryInMs }, 'the connector store could not save a batch; retrying (the CEL cursor does not move until it does)'),
+      });
+      // A replay is done when every call is delivered (or parked); a signal cuts the wait short.
+      if (!live && ingest.stopped === 'end') await Promise.race([pipeline.idle({ includeWaiting: true }), untilAborted(signal)]);
+    } finally {
+      await pipeline.stop();
+    }
+    return { ingest, calls, stages, parked, hooks: host.status(), crmReceived: crm.received?.() ?? null };
   } finally {
     await host?.close();
     await source.close();
-    await store.close();
+    await crm?.close();
+    await opened.cleanup();
     numbers.close();
   }
 }
