@@ -26,7 +26,7 @@ export async function rest(
   const withAuth = auth === 'webhook' ? params : { ...params, auth: auth.token };
   let response: Response;
   if (opts.http === 'GET') {
-    const q = opts.form ?? new URLSearchParams(Object.entries(withAuth).map(([k, v]) => [k, String(v)])).toString();
+    const q = opts.form ?? new URLSearchParams(Object.entries(withAuth).map(([k, v]): [string, string] => [k, String(v)])).toString();
     response = await fetch(`${base}${method}${q === '' ? '' : `?${q}`}`, { signal: opts.signal });
   } else if (opts.form !== undefined) {
     const form = auth === 'webhook' ? opts.form : `${opts.form}&auth=${encodeURIComponent(auth.token)}`;
