@@ -4,6 +4,8 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/log.js';
 import type { TokenStore } from '../../core/crm/types.js';
 import type { LocalBitrix24 } from '../../core/demo-crm/bitrix24/index.js';
+import type { Bitrix24Settings } from '../../core/crm/bitrix24/index.js';
+import { loadSettings } from '../../core/settings/index.js';
 
 export interface RawAnswer {
   status: number;
@@ -91,3 +93,12 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** Base64 of a small fake recording. */
 export const RECORDING = Buffer.from('RIFF....WAVEfmt fake recording').toString('base64');
+
+/** `crm.bitrix24` with its defaults, pointed at the local portal (webhook or OAuth), with overrides. */
+export async function bitrixSettings(server: LocalBitrix24, mode: 'webhook' | 'oauth', patch: Partial<Bitrix24Settings> = {}): Promise<Bitrix24Settings> {
+  const defaults = (await loadSettings()).crm.bitrix24;
+  const auth: Partial<Bitrix24Settings> = mode === 'webhook'
+    ? { webhook_url: server.webhookUrl }
+    : { oauth: { portal_url: server.oauth.portalUrl, token_url: server.oauth.tokenUrl, client_id: server.oauth.clientId, client_secret: server.oauth.clientSecret, refresh_token: server.oauth.refreshToken } };
+  return { ...defaults, requests_per_second: 50, burst: 100, ...auth, ...patch };
+}

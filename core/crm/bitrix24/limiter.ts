@@ -53,10 +53,13 @@ export class PriorityTokenBucket {
     });
   }
 
-  /** After a 503: no token until the portal has drained `debtTokens` more; returns that wait in ms. */
+  /**
+   * After a 503: no token until the portal has drained `debtTokens` more; returns that wait in ms. Not
+   * cumulative: several 503s of one burst describe the same overflow of the portal's counter.
+   */
   penalize(debtTokens: number): number {
     this.refill();
-    this.tokens = Math.min(this.tokens, 0) - debtTokens;
+    this.tokens = Math.min(this.tokens, -debtTokens);
     this.schedule();
     return Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
   }
