@@ -2,7 +2,7 @@
 // adapter under test), a logger writing to a buffer, and a TokenStore in memory.
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/log.js';
-import type { TokenStore } from '../../core/crm/types.js';
+import type { JsonValue, TokenStore } from '../../core/crm/types.js';
 import type { LocalBitrix24 } from '../../core/demo-crm/bitrix24/index.js';
 import type { Bitrix24Settings } from '../../core/crm/bitrix24/index.js';
 import { loadSettings } from '../../core/settings/index.js';
@@ -48,7 +48,7 @@ export async function rest(
 }
 
 /** The `result` of a successful call (fails the test with the answer when it is not one). */
-export async function ok<T = unknown>(server: LocalBitrix24, method: string, params: Body = {}, opts: Parameters<typeof rest>[3] = {}): Promise<T> {
+export async function ok<T = JsonValue>(server: LocalBitrix24, method: string, params: Body = {}, opts: Parameters<typeof rest>[3] = {}): Promise<T> {
   const a = await rest(server, method, params, opts);
   if (a.status !== 200 || a.json === null || !('result' in a.json)) throw new Error(`${method}: expected a result, got ${a.status} ${a.text}`);
   return a.json['result'] as T;

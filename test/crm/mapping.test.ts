@@ -9,6 +9,7 @@ import {
 } from '../../core/crm/bitrix24/index.js';
 import { createNumberModel, DEFAULT_NUMBER_SETTINGS } from '../../core/numbers/index.js';
 import { startLocalBitrix24 } from '../../core/demo-crm/bitrix24/index.js';
+import type { JsonValue } from '../../core/crm/types.js';
 import { bufferLogger, ok } from './kit.js';
 
 test('bitrixDateTime: the explicit offset of the zone at that moment, across DST in both directions', () => {
@@ -112,7 +113,7 @@ test('searchCrmEntities / crm.contact.get answers → Entity with Number phones,
     assert.deepEqual(entity.phones[1], numbers.build('84950000000'));
     assert.ok(!('SECOND_NAME' in entity.raw) && !('COMPANY_ID' in entity.raw) && !('EMAIL' in entity.raw), 'empty fields dropped');
     assert.equal(entity.raw['NAME'], 'John');
-    const orphan = entityFromRecord({ type: 'COMPANY', record: await ok(s, 'crm.company.get', { id: 20 }), responsible: null, isNew: true, toNumber: (raw) => numbers.build(raw) });
+    const orphan = entityFromRecord({ type: 'COMPANY', record: await ok<{ [key: string]: JsonValue }>(s, 'crm.company.get', { id: 20 }), responsible: null, isNew: true, toNumber: (raw) => numbers.build(raw) });
     assert.deepEqual([orphan.name, orphan.is_new, orphan.responsible], ['Acme', true, { email: '', id: '2', name: '', phones: [], position: '', raw: { ID: '2' } }]);
     assert.deepEqual(parseSearchResult([{ CRM_ENTITY_TYPE: 'DEAL', CRM_ENTITY_ID: 1 }, 'x', null]), []);
     numbers.close();
