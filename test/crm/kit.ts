@@ -2,8 +2,10 @@
 // adapter under test), a logger writing to a buffer, and a TokenStore in memory.
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/log.js';
-import type { TokenStore } from '../../core/crm/types.js';
+import type { JsonValue, TokenStore } from '../../core/crm/types.js';
 import type { LocalBitrix24 } from '../../core/demo-crm/bitrix24/index.js';
+import type { Bitrix24Settings } from '../../core/crm/bitrix24/index.js';
+import { loadSettings } from '../../core/settings/index.js';
 
 export interface RawAnswer {
   status: number;
@@ -46,7 +48,7 @@ export async function rest(
 }
 
 /** The `result` of a successful call (fails the test with the answer when it is not one). */
-export async function ok<T = unknown>(server: LocalBitrix24, method: string, params: Body = {}, opts: Parameters<typeof rest>[3] = {}): Promise<T> {
+export async function ok<T = JsonValue>(server: LocalBitrix24, method: string, params: Body = {}, opts: Parameters<typeof rest>[3] = {}): Promise<T> {
   const a = await rest(server, method, params, opts);
   if (a.status !== 200 || a.json === null || !('result' in a.json)) throw new Error(`${method}: expected a result, got ${a.status} ${a.text}`);
   return a.json['result'] as T;
@@ -91,3 +93,12 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** Base64 of a small fake recording. */
 export const RECORDING = Buffer.from('RIFF....WAVEfmt fake recording').toString('base64');
+
+/** `crm.bitrix24` with its defaults, pointed at the local portal (webhook or OAuth), with overrides. */
+export async function bitrixSettings(server: LocalBitrix24, mode: 'webhook' | 'oauth', patch: Partial<Bitrix24Settings> = {}): Promise<Bitrix24Settings> {
+  const defaults = (await loadSettings()).crm.bitrix24;
+  const auth: Partial<Bitrix24Settings> = mode === 'webhook'
+    ? { webhook_url: server.webhookUrl }
+    : { oauth: { portal_url: server.oauth.portalUrl, token_url: server.oauth.tokenUrl, client_id: server.oauth.clientId, client_secret: server.oauth.clientSecret, refresh_token: server.oauth.refreshToken } };
+  return { ...defaults, requests_per_second: 50, burst: 100, ...auth, ...patch };
+}
