@@ -293,11 +293,11 @@ export const HOOK_POINTS = [
   paramsHook(
     'customize_show_call_card',
     'bitrix24',
-    ['conversation_requested', 'conversation_accepted'],
-    'Change whether and to whom the call card is shown (telephony.externalcall.show / hide).',
+    ['conversation_requested', 'conversation_accepted', 'conversation_ended'],
+    'Change whether and to whom the call card is shown or hidden (telephony.externalcall.show / hide): shown when an employee\'s phone rings (or when they answer, by crm.bitrix24.show_card), hidden for the others when someone answers and for an employee whose conversation ended. Runs once per request.',
     crmParams('Parameters of the show/hide request.', {
       CALL_ID: str('Call id.'),
-      USER_ID: { type: 'array', items: { type: ['string', 'integer'] }, description: 'Users to show the card to.' },
+      USER_ID: { type: 'array', items: { type: ['string', 'integer'] }, description: 'Users the card is shown to (show) or hidden for (hide).' },
     }),
     { call_stage: callStage },
   ),

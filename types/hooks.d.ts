@@ -141,7 +141,7 @@ export type ProcessRegistrationParamsOutput = {
   [key: string]: unknown;
 } | HookCancel;
 
-/** Input of `customize_show_call_card`: Change whether and to whom the call card is shown (telephony.externalcall.show / hide). */
+/** Input of `customize_show_call_card`: Change whether and to whom the call card is shown or hidden (telephony.externalcall.show / hide): shown when an employee's phone rings (or when they answer, by crm.bitrix24.show_card), hidden for the others when someone answers and for an employee whose conversation ended. Runs once per request. */
 export type CustomizeShowCallCardInput = {
   /** The call as the connector sees it now (see call_full.md). */
   call_full: CallFull;
@@ -151,7 +151,7 @@ export type CustomizeShowCallCardInput = {
   params: {
     /** Call id. */
     CALL_ID?: string;
-    /** Users to show the card to. */
+    /** Users the card is shown to (show) or hidden for (hide). */
     USER_ID?: Array<string | number>;
     [key: string]: unknown;
   };
@@ -160,7 +160,7 @@ export type CustomizeShowCallCardInput = {
 export type CustomizeShowCallCardOutput = {
   /** Call id. */
   CALL_ID?: string;
-  /** Users to show the card to. */
+  /** Users the card is shown to (show) or hidden for (hide). */
   USER_ID?: Array<string | number>;
   [key: string]: unknown;
 } | HookCancel;

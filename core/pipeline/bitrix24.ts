@@ -17,6 +17,8 @@ import type { JsonObject } from '../../hooks/engine.js';
 import type { CallFull, CallNumber, Entity, Registration, User } from '../../types/call_full.js';
 import type { Settings } from '../../types/settings.js';
 import type { CrmOutcome, JsonParams, JsonValue } from '../crm/types.js';
+import { entityFromRecord, finishStatusCode, registrationAfterFinish, registrationFromRegister } from '../crm/bitrix24/mapping.js';
+import type { UserDirectory } from '../crm/bitrix24/users.js';
 import type { CallMemory } from './memory.js';
 import { enrich } from './memory.js';
 import {
@@ -27,16 +29,12 @@ import { Blocked, type StepContext } from './steps.js';
 
 export type Bitrix24Settings = Settings['crm']['bitrix24'];
 
-/** The pieces of the Bitrix24 adapter the program reads CRM answers with (core/crm/bitrix24). */
+/** What the program needs from the Bitrix24 adapter that depends on the deployment (core/crm/index.ts). */
 export interface Bitrix24Kit {
   /** The employee directory; null when there is no CRM to ask. */
-  users: { findByNumber(variants: readonly string[]): Promise<User | null>; byId(id: string): User | null } | null;
-  /** A crm.<type>.get answer → call_full Entity. */
-  toEntity(type: 'contact' | 'company' | 'lead', raw: JsonObject, responsible: User | null): Entity;
+  users: Pick<UserDirectory, 'findByNumber' | 'byId'> | null;
   /** PBX-local 'YYYY-MM-DD HH:MM:SS' → ISO 8601 with the PBX zone's offset at that moment. */
   dateTime(pbxLocal: string): string;
-  /** call_full.result → finish STATUS_CODE (304 for a missed incoming call). */
-  statusCode(result: number, direction: Direction, answered: boolean): string;
 }
 
 export interface Bitrix24Env {
@@ -105,8 +103,11 @@ export async function runBitrix24Stage(input: StageInput): Promise<void> {
   }
   if (memory.notRegistered === 'need_registration said no') memory.notRegistered = null;
 
-  await settleNumbers(input, client, view);
-  await lookUpUser(input, convId);
+  // The call's own employee ('' = no conversation) only matters while the call still needs registering.
+  if (convId !== '' || memory.registration === null) {
+    await settleNumbers(input, client, view);
+    await lookUpUser(input, convId);
+  }
 
   switch (stage) {
     case 'conversation_requested':
@@ -187,8 +188,8 @@ async function searchEntity(input: StageInput): Promise<void> {
     memory.entity = null;
     return;
   }
-  const responsible = env.kit.users?.byId(str(raw.ASSIGNED_BY_ID)) ?? null;
-  memory.entity = env.kit.toEntity(type.toLowerCase() as 'contact' | 'company' | 'lead', raw, responsible);
+  const responsible = (await env.kit.users?.byId(str(raw.ASSIGNED_BY_ID))) ?? null;
+  memory.entity = entityFromRecord({ type, record: raw, responsible, isNew: false, toNumber: env.buildNumber });
 }
 
 function defaultUserId(input: StageInput): number {
@@ -241,7 +242,8 @@ async function ensureRegistered(input: StageInput, convId: string, view: () => C
     memory.notRegistered = `registration ${whyNot(outcome)}`;
     return;
   }
-  memory.registration = registrationOf(result, sent);
+  memory.registration = registrationFromRegister(result, str(sent.USER_ID));
+  if (memory.registration === null) throw new Blocked(null, `register answered without a CALL_ID: ${JSON.stringify(result).slice(0, 200)}`);
   const created = result.CRM_CREATED_ENTITIES;
   if (memory.entity === null && Array.isArray(created) && created.length > 0) {
     const first = created[0] as JsonObject;
@@ -261,22 +263,6 @@ function emptyUser(): User {
 function firstKnownUser(memory: CallMemory): User | null {
   for (const u of Object.values(memory.users)) if (u) return u;
   return null;
-}
-
-function registrationOf(result: JsonObject, sent: JsonParams): Registration {
-  const created = Array.isArray(result.CRM_CREATED_ENTITIES) ? (result.CRM_CREATED_ENTITIES as JsonObject[]) : [];
-  const createdId = (type: string): string => str(created.find((c) => str(c.ENTITY_TYPE).toUpperCase() === type)?.ENTITY_ID);
-  return {
-    activity_id: '',
-    created_company_id: createdId('COMPANY'),
-    created_contact_id: createdId('CONTACT'),
-    created_deal_id: createdId('DEAL'),
-    created_lead_id: str(result.CRM_CREATED_LEAD) || createdId('LEAD'),
-    entity_id: str(result.CRM_ENTITY_ID),
-    entity_type: str(result.CRM_ENTITY_TYPE).toLowerCase(),
-    id: str(result.CALL_ID),
-    responsible_id: str(sent.USER_ID),
-  };
 }
 
 function addShown(memory: CallMemory, id: string): void {
@@ -375,7 +361,7 @@ async function endCall(input: StageInput, view: () => CallFull): Promise<void> {
     CALL_ID: registration.id,
     USER_ID: who.id,
     DURATION: talkSeconds(snapshot),
-    STATUS_CODE: env.kit.statusCode(snapshot.result, direction, answered),
+    STATUS_CODE: finishStatusCode(snapshot.result, snapshot.channel.type, answered),
     ADD_TO_CHAT: env.settings.add_to_chat ? 1 : 0,
   };
   if (!memory.finished) {
@@ -398,7 +384,7 @@ async function endCall(input: StageInput, view: () => CallFull): Promise<void> {
     }
     memory.finished = true;
     memory.shown = [];
-    memory.registration = { ...registration, activity_id: str(result.CRM_ACTIVITY_ID), responsible_id: str(sent.USER_ID) || registration.responsible_id };
+    memory.registration = registrationAfterFinish(registration, result);
   }
   await attachRecording(input, view);
   await customizeActivity(input, view);

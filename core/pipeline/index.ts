@@ -94,6 +94,12 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   };
   const scheduler = new Scheduler({
     store: o.store, pbx: o.pbx, concurrency: o.delivery.concurrency, logger: o.logger, process: (id) => processCall(deps, id), ...(o.now ? { now: o.now } : {}),
+    onRepeatedFailure: async (linkedid, error) => {
+      // Host details stay in the log; the call record says what happened in one line.
+      const reason = `internal error while processing the call: ${error instanceof Error ? error.message : String(error)}`;
+      await o.store.write(o.pbx, linkedid, { call: { status: 'parked', parkedReason: reason, nextAttemptAt: null } });
+      await deps.onSettled?.(linkedid, 'parked');
+    },
   });
   return {
     sink() {

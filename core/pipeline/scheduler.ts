@@ -10,6 +10,8 @@ export interface SchedulerOptions {
   pbx: string;
   concurrency: number;
   process(linkedid: string): Promise<unknown>;
+  /** A call failed unexpectedly this many times in a row: give up on it (e.g. park it with the error). */
+  onRepeatedFailure?(linkedid: string, error: unknown): Promise<void>;
   logger: Logger;
   now?(): number;
   /** Longest sleep between looks at the store (ms). */
@@ -18,10 +20,13 @@ export interface SchedulerOptions {
 
 /** After an unexpected worker error (a store outage, a bug), the call is not retried before this long. */
 const ERROR_BACKOFF_MS = 5000;
+/** Unexpected errors in a row after which a call is given up (parked) instead of retried forever. */
+const MAX_UNEXPECTED_FAILURES = 3;
 
 export class Scheduler {
   private readonly active = new Map<string, Promise<void>>();
   private readonly backoff = new Map<string, number>();
+  private readonly failures = new Map<string, number>();
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private stopped = false;
@@ -109,10 +114,22 @@ export class Scheduler {
       this.backoff.delete(linkedid);
       started++;
       const work = this.o.process(linkedid).then(
-        () => undefined,
-        (error: unknown) => {
+        () => void this.failures.delete(linkedid),
+        async (error: unknown) => {
+          const failures = (this.failures.get(linkedid) ?? 0) + 1;
+          this.failures.set(linkedid, failures);
+          if (failures >= MAX_UNEXPECTED_FAILURES && this.o.onRepeatedFailure !== undefined) {
+            this.o.logger.error({ err: error, linkedid, failures }, 'pipeline: processing the call failed unexpectedly again; it is parked');
+            try {
+              await this.o.onRepeatedFailure(linkedid, error);
+              this.failures.delete(linkedid);
+              return;
+            } catch {
+              // The store cannot be written either (an outage): keep retrying like any other failure.
+            }
+          }
           this.backoff.set(linkedid, this.now() + ERROR_BACKOFF_MS);
-          this.o.logger.error({ err: error, linkedid }, 'pipeline: processing the call failed unexpectedly; it is retried');
+          this.o.logger.error({ err: error, linkedid, failures }, 'pipeline: processing the call failed unexpectedly; it is retried');
         },
       ).finally(() => {
         this.active.delete(linkedid);

@@ -60,7 +60,7 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
   let stages = 0;
   let parked = 0;
   try {
-    crm = await openCrm(settings, { logger, tokens: opened.store.tokens, numbers });
+    crm = await openCrm(settings, { logger, tokens: opened.store.tokens });
     host = await createHookHost(hostOptionsFromSettings(settings.hooks, settings.sandbox, { logger, watch: live && settings.hooks.watch }));
     await host.whenIdle();
     options.onReady?.({ hooks: host.status(), crm, store: opened.store.description });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { assembleAll } from '../../core/cel/assembler/index.js';
 import { DEFAULT_NUMBER_SETTINGS, createNumberModel } from '../../core/numbers/index.js';
 import { validateCallFull } from '../../core/contract/validate.js';
-import type { CallReport } from '../../core/run/connector.js';
+import type { CallReport } from '../../core/pipeline/index.js';
 import { loadRows } from '../cel/assembler-kit.js';
 
 const DEMO = path.resolve('examples/cel/demo.jsonl');
@@ -29,43 +29,66 @@ function expectedDemo(): { linkedids: string[]; stages: number } {
   return { linkedids: calls.map((c) => c.linkedid), stages: stages.length };
 }
 
-test('`callhook run` with no settings replays the bundled sample through the example hooks and reports every call', () => {
+test('`callhook run` with no settings replays the bundled sample through the example hooks into the demo CRM and shows what it received', () => {
   const r = callhook(['run'], tmpdir()); // from any directory: the demo defaults resolve against the package
   assert.equal(r.status, 0, r.stderr);
   const expected = expectedDemo();
   const headers = r.stdout.split('\n').map((l) => HEADER.exec(l)).filter((m) => m !== null);
-  assert.deepEqual(headers.map((m) => m[2]), expected.linkedids, 'each call once, in the order calls finish');
+  assert.deepEqual(headers.map((m) => m[2]).sort(), [...expected.linkedids].sort(), 'each call once');
   assert.match(r.stdout, new RegExp(`^${expected.linkedids.length} calls, ${expected.stages} stages, 300 CEL rows; 6 hooks$`, 'm'));
+  assert.match(r.stdout, /^CRM demo Bitrix24 at http:\/\/127\.0\.0\.1:\d+ \(local, started by callhook: nothing reaches a real CRM\); store sqlite /m);
   for (const hook of ['need_registration.blacklist.ts', 'need_registration.whitelist.ts', 'process_client_phone.ts', 'process_record_file_path.ts', 'post_registration.ts', 'process_originate_params.ts']) {
     assert.match(r.stdout, new RegExp(`^  \\S+  ${hook.replace(/\./g, '\\.')}  file  active$`, 'm'), `${hook} is listed as active`);
   }
-  // The example blacklist blocks extension 204: that call's stages stop at need_registration.
-  const blocked = r.stdout.split('\n\n').find((block) => / → 204 {2}/.test(block));
-  assert.ok(blocked, 'the demo has a call to 204');
-  assert.match(blocked, /conversation_requested 204 \(row \d+\): not registered/);
+  // The example blacklist blocks extension 204: that call's stages stop at need_registration, nothing is sent.
+  const blocks = r.stdout.split('\n\n');
+  const blocked = blocks.find((block) => / → 204 {2}.*result 480/.test(block));
+  assert.ok(blocked, 'the demo has a missed call to 204');
+  assert.match(blocked, /conversation_requested 204 \(row \d+\): need_registration said no/);
   assert.match(blocked, /need_registration\.blacklist\.ts → false/);
-  assert.doesNotMatch(blocked, /process_client_phone/, 'nothing runs after a "no"');
-  // A registered incoming call reaches the recording-path hook, which names a dated file in the root.
-  assert.match(r.stdout, /process_record_file_path\.ts → "\/var\/spool\/asterisk\/monitor\/\d{4}\/\d\d\/\d\d\//);
+  assert.doesNotMatch(blocked, /process_client_phone|→ telephony/, 'nothing runs after a "no"');
+  // A registered incoming call: the entity search, the registration, the cards, the finish, in that order.
+  const incoming = blocks.find((block) => block.includes('[1795500158.66]'));
+  assert.ok(incoming);
+  const order = ['→ crm.duplicate.findbycomm', '→ telephony.externalcall.register', '→ telephony.externalcall.show', '→ telephony.externalcall.finish', 'post_registration.ts → null'];
+  const at = order.map((needle) => incoming.indexOf(needle));
+  assert.ok(at.every((i) => i >= 0), `every step is in the trace: ${JSON.stringify(at)}`);
+  assert.deepEqual([...at].sort((a, b) => a - b), at, 'in the reference order');
+  // What the demo CRM received: the five customer calls, each registered once and finished; internal calls are not sent.
+  const received = r.stdout.slice(r.stdout.indexOf('What the demo CRM received:'));
+  const lines = received.split('\n').filter((l) => l.startsWith('callhook-'));
+  assert.equal(lines.length, 5, received);
+  for (const line of lines) assert.match(line, /registered on user \d+, (incoming|outgoing) \d+ via line .+; finished 200 by user \d+, \d+ s/);
+  assert.match(received, /1795500158\.66: registered on user 2, incoming 15551234 via line pstn-in; CONTACT 1; card shown to 2,3; finished 200 by user 3/, 'blind transfer 201 → 202: finished on who talked last');
 });
 
-test('`callhook run --json` writes one valid call_full per call with the stage decisions and their full traces', () => {
+test('`callhook run --json` writes one valid call_full per call (filled from the CRM) with every stage trace and its outbox entries', () => {
   const r = callhook(['run', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const reports = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as CallReport);
-  assert.deepEqual(reports.map((x) => x.linkedid), expectedDemo().linkedids);
+  assert.deepEqual(reports.map((x) => x.linkedid).sort(), [...expectedDemo().linkedids].sort());
   for (const report of reports) {
     assert.deepEqual(validateCallFull(report.call_full), [], report.linkedid);
     assert.equal(report.stages.filter((s) => s.stage === 'call_ended').length, 1, 'one call_ended per call');
     assert.equal(report.stages.at(-1)?.stage, 'call_ended', 'and it comes last');
     for (const stage of report.stages) {
-      assert.equal(stage.points[0]?.point, 'need_registration', 'need_registration decides first');
-      assert.equal(stage.registered, stage.points[0]?.value === true);
-      if (!stage.registered) assert.equal(stage.points.length, 1, 'a "no" stops the stage');
-      assert.equal(stage.traces.length, stage.points.length);
-      for (const t of stage.traces) assert.equal(t.callId, report.linkedid);
+      const first = stage.steps[0];
+      assert.ok(first?.kind === 'hook' && first.point === 'need_registration', 'need_registration decides first');
+      assert.equal(stage.registered, first.value === true);
+      if (!stage.registered) assert.ok(stage.steps.slice(1).every((s) => s.kind === 'note'), 'a "no" stops the stage');
+      for (const step of stage.steps) if (step.kind === 'hook') assert.equal(step.trace.callId, report.linkedid);
+    }
+    const call = report.call_full as { registration: { id: string } | null; entity: { id: string } | null };
+    if (report.summary?.registered) {
+      assert.deepEqual(report.actions.filter((a) => a.key === 'register' || a.key === 'finish').map((a) => [a.key, a.status, a.attempts]), [['register', 'done', 1], ['finish', 'done', 1]]);
+      assert.ok(call.registration !== null && call.registration.id.startsWith('externalCall.'), 'registration comes from the CRM answer');
+    } else {
+      assert.deepEqual(report.actions, [], `${report.linkedid}: nothing sent`);
+      assert.equal(call.registration, null);
     }
   }
+  const transfer = reports.find((x) => x.linkedid === '1795500158.66');
+  assert.equal((transfer?.call_full as { entity: { id: string; type: string } }).entity.type, 'contact', 'the entity found by number is in call_full');
   assert.match(r.stderr, /calls, \d+ stages, 300 CEL rows/);
 });
 

@@ -40,7 +40,12 @@ const fromRoot = (p: string): string => path.join(PACKAGE_ROOT, p);
 
 test('no file: every section is its defaults (the DEFAULT_* constants of each area), default paths inside the installation', async () => {
   const s = await loadSettings();
-  assert.deepEqual(Object.keys(s).sort(), ['calls', 'cel', 'hooks', 'log', 'numbers', 'sandbox']);
+  assert.deepEqual(Object.keys(s).sort(), ['calls', 'cel', 'crm', 'hooks', 'log', 'numbers', 'sandbox', 'store']);
+  // The demo: a local Bitrix24 started by the connector, a temporary embedded store.
+  assert.equal(s.crm.type, 'demo');
+  assert.equal(s.crm.bitrix24.requests_per_second, 2);
+  assert.equal(s.crm.delivery.park_after_hours, 0);
+  assert.deepEqual(s.store, { kind: 'auto', sqlite: { path: '' }, mariadb: { host: '', port: 0, user: '', password: '', database: '' } });
   assert.deepEqual(s.calls, { ...DEFAULT_CALLS_SETTINGS });
   assert.deepEqual(s.cel, { ...DEFAULT_CEL_SETTINGS, replay: { ...DEFAULT_CEL_SETTINGS.replay, path: fromRoot(DEFAULT_CEL_SETTINGS.replay.path) } });
   assert.deepEqual(s.hooks, { ...DEFAULT_HOOKS_SETTINGS, folder: fromRoot(DEFAULT_HOOKS_SETTINGS.folder) });
