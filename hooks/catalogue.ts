@@ -286,8 +286,8 @@ export const HOOK_POINTS = [
   paramsHook(
     'process_registration_params',
     'bitrix24',
-    ['conversation_requested'],
-    'Change the call registration request (telephony.externalcall.register) before it is sent.',
+    CALL_STAGES,
+    'Change the call registration request (telephony.externalcall.register) before it is sent. Runs once per call, at the first stage that registers it: usually conversation_requested; conversation_accepted or call_ended when an earlier stage said no or no employee was rung (an IVR-only call).',
     bitrixRegisterParams,
   ),
   paramsHook(

@@ -83,7 +83,7 @@ export type ProcessRecordFilePathInput = {
 /** Output of `process_record_file_path` (waterfall). Default: The default path the connector computed. */
 export type ProcessRecordFilePathOutput = string;
 
-/** Input of `process_registration_params`: Change the call registration request (telephony.externalcall.register) before it is sent. */
+/** Input of `process_registration_params`: Change the call registration request (telephony.externalcall.register) before it is sent. Runs once per call, at the first stage that registers it: usually conversation_requested; conversation_accepted or call_ended when an earlier stage said no or no employee was rung (an IVR-only call). */
 export type ProcessRegistrationParamsInput = {
   /** The call as the connector sees it now (see call_full.md). */
   call_full: CallFull;

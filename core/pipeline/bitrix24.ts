@@ -103,10 +103,15 @@ export async function runBitrix24Stage(input: StageInput): Promise<void> {
   }
   if (memory.notRegistered === 'need_registration said no') memory.notRegistered = null;
 
-  // The call's own employee ('' = no conversation) only matters while the call still needs registering.
-  if (convId !== '' || memory.registration === null) {
-    await settleNumbers(input, client, view);
+  // The call's own employee ('' = no conversation: the caller of an internal call, the extension of an
+  // IVR-only call) only matters while the call still needs registering.
+  if (convId !== '') {
+    await settleNumbers(input, client, view, convId);
     await lookUpUser(input, convId);
+  }
+  if (memory.registration === null && (convId === '' || direction === 'local')) {
+    await settleNumbers(input, client, view, '');
+    await lookUpUser(input, '');
   }
 
   switch (stage) {
@@ -129,17 +134,16 @@ export async function runBitrix24Stage(input: StageInput): Promise<void> {
 }
 
 /** process_client_phone once per call, process_user_phone once per conversation: later stages reuse them. */
-async function settleNumbers(input: StageInput, client: CallNumber | null, view: () => CallFull): Promise<void> {
+async function settleNumbers(input: StageInput, client: CallNumber | null, view: () => CallFull, convId: string): Promise<void> {
   const { ctx, snapshot, memory } = input;
   const stage = ctx.event.stage;
   if (client !== null && memory.clientNumber === null) {
     const r = await ctx.hook('process_client_phone', { number: client, call_full: view(), call_stage: stage });
     memory.clientNumber = typeof r.value === 'string' && r.value !== '' ? r.value : effectiveNumber(client);
   }
-  const convId = ctx.event.conversationId;
   const employee = employeeNumberOf(snapshot, snapshot.conversations[convId]);
   if (employee !== null && memory.userNumbers[convId] === undefined) {
-    const r = await ctx.hook('process_user_phone', { number: employee, call_full: view(), call_stage: stage });
+    const r = await ctx.hook('process_user_phone', { number: employee, call_full: view(), call_stage: stage }, `process_user_phone:${convId}`);
     memory.userNumbers[convId] = typeof r.value === 'string' && r.value !== '' ? r.value : effectiveNumber(employee);
   }
 }
@@ -204,13 +208,16 @@ async function ensureRegistered(input: StageInput, convId: string, view: () => C
   if (memory.registration !== null || memory.notRegistered !== null) return;
   await searchEntity(input);
   const direction = directionOf(snapshot);
-  const user = memory.users[convId] ?? firstKnownUser(memory);
+  // An internal call is registered on its caller, with the called extension as the number (Bitrix24 then
+  // files it as a portal call); a customer call on the employee whose phone rings.
+  const who = direction === 'local' ? '' : convId;
+  const user = memory.users[who] ?? firstKnownUser(memory);
   const fallbackId = defaultUserId(input);
   const params: JsonParams = {};
   if (user) params.USER_ID = Number(user.id);
   else if (fallbackId > 0) params.USER_ID = fallbackId;
-  else params.USER_PHONE_INNER = memory.userNumbers[convId] ?? '';
-  params.PHONE_NUMBER = memory.clientNumber ?? '';
+  else params.USER_PHONE_INNER = memory.userNumbers[who] ?? '';
+  params.PHONE_NUMBER = memory.clientNumber ?? (direction === 'local' ? effectiveNumber(snapshot.channel.to) : '');
   params.TYPE = direction === 'incoming' ? 2 : 1;
   params.CALL_START_DATE = env.kit.dateTime(snapshot.channel.start_time);
   const create = direction === 'incoming' ? env.settings.create_entity.incoming : env.settings.create_entity.outgoing;
@@ -220,7 +227,8 @@ async function ensureRegistered(input: StageInput, convId: string, view: () => C
     params.CRM_ENTITY_TYPE = memory.entity.type.toUpperCase();
     params.CRM_ENTITY_ID = Number(memory.entity.id);
   }
-  params.SHOW = env.settings.show_card === 'ringing' && ctx.event.stage === 'conversation_requested' && user ? 1 : 0;
+  // Cards are for customer calls: an internal call shows none.
+  params.SHOW = direction !== 'local' && env.settings.show_card === 'ringing' && ctx.event.stage === 'conversation_requested' && user ? 1 : 0;
   const line = effectiveNumber(snapshot.channel.trunk);
   if (line !== '') params.LINE_NUMBER = line;
   params.EXTERNAL_CALL_ID = externalCallId(env.pbx, ctx.event.linkedid);
@@ -291,7 +299,7 @@ async function cardRequest(
 
 async function showCard(input: StageInput, convId: string, view: () => CallFull): Promise<void> {
   const { memory, env } = input;
-  if (memory.registration === null || env.settings.show_card !== 'ringing') return;
+  if (memory.registration === null || env.settings.show_card !== 'ringing' || directionOf(input.snapshot) === 'local') return;
   const user = memory.users[convId];
   if (!user || memory.shown.includes(user.id)) return;
   for (const id of await cardRequest(input, view, `show:${convId}`, 'show', [user.id], 'their phone rings')) addShown(memory, id);
@@ -299,7 +307,7 @@ async function showCard(input: StageInput, convId: string, view: () => CallFull)
 
 async function onAnswer(input: StageInput, convId: string, view: () => CallFull): Promise<void> {
   const { memory, env } = input;
-  if (memory.registration === null || env.settings.show_card === 'never') return;
+  if (memory.registration === null || env.settings.show_card === 'never' || directionOf(input.snapshot) === 'local') return;
   const user = memory.users[convId];
   if (env.settings.show_card === 'answered' && user && !memory.shown.includes(user.id)) {
     for (const id of await cardRequest(input, view, `show:${convId}`, 'show', [user.id], 'they answered')) addShown(memory, id);
@@ -322,11 +330,12 @@ async function hideCard(input: StageInput, convId: string, view: () => CallFull,
 function finishUser(input: StageInput): { id: number; why: string } {
   const { snapshot, memory, env } = input;
   const answered = answeredConversations(snapshot);
+  const registered = Number(memory.registration?.responsible_id ?? 0);
+  if (directionOf(snapshot) === 'local') return { id: registered, why: 'internal call: its caller' };
   for (const [id] of [...answered].reverse()) {
     const u = memory.users[id];
     if (u) return { id: Number(u.id), why: `${u.name || u.id} talked last` };
   }
-  const registered = Number(memory.registration?.responsible_id ?? 0);
   if (directionOf(snapshot) !== 'incoming' || answered.length > 0) return { id: registered, why: 'the user the call was registered on' };
   const order = ['entity', 'last_rung', 'default'] as const;
   const start = order.indexOf(env.settings.missed_call.responsible);

@@ -65,7 +65,8 @@ export async function readCallReport(store: ConnectorStore, pbx: string, linkedi
     run: call.run,
     status: call.status,
     parkedReason: call.parkedReason,
-    call_full: call.callFull,
+    // A call parked before any of its stages completed: the assembler's newest snapshot.
+    call_full: call.callFull ?? events[events.length - 1]?.callFull ?? null,
     summary: call.summary as unknown as CallSummary | null,
     stages: events.filter((e) => e.run === call.run && e.trace !== null).map((e) => e.trace as unknown as StageTrace),
     actions: await store.actions(pbx, linkedid),

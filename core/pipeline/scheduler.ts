@@ -123,6 +123,7 @@ export class Scheduler {
             try {
               await this.o.onRepeatedFailure(linkedid, error);
               this.failures.delete(linkedid);
+              this.backoff.delete(linkedid);
               return;
             } catch {
               // The store cannot be written either (an outage): keep retrying like any other failure.
@@ -142,7 +143,9 @@ export class Scheduler {
 
   private async settleIdleWaiters(nextAt: number | null): Promise<void> {
     if (this.idleWaiters.length === 0) return;
-    const waitingRetry = nextAt !== null || this.backoff.size > 0;
+    // A backoff entry of a call that is no longer runnable (parked meanwhile) expires by itself.
+    const at = this.now();
+    const waitingRetry = nextAt !== null || [...this.backoff.values()].some((until) => until > at);
     this.idleWaiters = this.idleWaiters.filter((w) => {
       if (w.includeWaiting && waitingRetry) return true;
       w.resolve();

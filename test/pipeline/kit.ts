@@ -1,0 +1,94 @@
+// Shared by the pipeline's end-to-end, fault and kill tests: the real `callhook run` as a child process
+// (JSON reports on stdout), a CEL table in the real MariaDB, and waiting for what the local Bitrix24
+// received.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type mysql from 'mysql2/promise';
+import type { CallReport } from '../../core/pipeline/index.js';
+import type { CelRow } from '../../core/cel/row.js';
+import { freepbxCelDdl, insertRows, asStoredByFreepbx, DB } from '../fixtures/cel-sources/db.js';
+
+export const CALLHOOK = path.resolve('bin/callhook.js');
+
+export interface ConnectorChild {
+  child: ChildProcessWithoutNullStreams;
+  reports: CallReport[];
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startConnector(settingsFile: string, env: Record<string, string> = {}): ConnectorChild {
+  const child = spawn(process.execPath, [CALLHOOK, 'run', '--json', '--settings', settingsFile], {
+    env: { ...process.env, CALLHOOK_LOG_LEVEL: 'warn', ...env },
+  });
+  const reports: CallReport[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 2_000_000) stderr = stderr.slice(-1_000_000);
+  });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line.trim() !== '') reports.push(JSON.parse(line) as CallReport);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    reports,
+    stderr: () => stderr,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls `check` until it returns true; the message names what was awaited. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail() ? `: ${detail()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function createCelTable(conn: mysql.Connection, database: string, rows: readonly CelRow[]): Promise<void> {
+  await conn.query(`CREATE DATABASE \`${database}\``);
+  await conn.query(freepbxCelDdl(database));
+  await insertRows(conn, database, 'cel', rows.map(asStoredByFreepbx));
+}
+
+/** Settings for a live run against a MariaDB CEL table and a Bitrix24 webhook, polling fast. */
+export function liveSettings(o: {
+  file: string;
+  celDatabase: string;
+  stateDatabase: string;
+  webhookUrl: string;
+  hooksFolder?: string;
+  recordingsRoot?: string;
+  calls?: object;
+  bitrix24?: object;
+  delivery?: object;
+  sandbox?: object;
+}): string {
+  const settings = {
+    cel: {
+      source: 'mariadb',
+      mariadb: { ...DB, database: o.celDatabase, table: 'cel', state_database: o.stateDatabase, poll_interval_min_ms: 20, poll_interval_max_ms: 200, gap_wait_ms: 0 },
+    },
+    calls: o.calls ?? {},
+    crm: {
+      type: 'bitrix24',
+      bitrix24: { webhook_url: o.webhookUrl, ...(o.bitrix24 ?? {}) },
+      delivery: { retry_min_ms: 50, retry_max_ms: 1000, ...(o.delivery ?? {}) },
+    },
+    hooks: { ...(o.hooksFolder !== undefined ? { folder: o.hooksFolder } : {}), watch: false, ...(o.recordingsRoot !== undefined ? { recordings_root: o.recordingsRoot } : {}) },
+    ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
+  };
+  writeFileSync(o.file, JSON.stringify(settings, null, 2));
+  return o.file;
+}
