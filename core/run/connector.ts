@@ -7,12 +7,11 @@ import type { Logger } from 'pino';
 import { CallAssembler } from '../cel/assembler/index.js';
 import { runIngest, type IngestResult } from '../cel/ingest.js';
 import { createCelSource, logCelSourceEvents } from '../cel/sources/index.js';
-import { openCrm, type CrmRuntime } from '../crm/index.js';
-import { createNumberModel } from '../numbers/index.js';
-import { createPipeline, runBitrix24Stage, type CallReport } from '../pipeline/index.js';
+import type { CrmRuntime } from '../crm/index.js';
+import type { CallReport } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
-import { openStoreFromSettings, pbxKey } from '../store/index.js';
-import { createHookHost, hostOptionsFromSettings, type HookHost, type HookStatus } from '../../hooks/index.js';
+import type { HookStatus } from '../../hooks/index.js';
+import { openRuntime } from './runtime.js';
 
 export type { CallReport };
 
@@ -31,11 +30,11 @@ export interface ConnectorRunResult {
   stages: number;
   parked: number;
   hooks: HookStatus[];
-  /** For the demo CRM: what it received, one block per call. */
+  /** For the demo CRM: what it received, one line per call. */
   crmReceived: string | null;
 }
 
-function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+export function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return new Promise(() => undefined);
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -43,49 +42,25 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
 
 export async function runConnector(settings: Settings, options: ConnectorRunOptions): Promise<ConnectorRunResult> {
   const { logger, signal } = options;
-  const numbers = createNumberModel(settings.numbers, { logger });
-  const assembler = new CallAssembler({
-    calls: settings.calls,
-    numbers,
-    onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message),
-  });
   // A replay reads a file once: no hot-reload watcher, and the run ends when every call is delivered.
   const live = settings.cel.source !== 'replay';
-  const pbx = pbxKey(settings);
-  const opened = await openStoreFromSettings(settings);
-  let crm: CrmRuntime | null = null;
-  let host: HookHost | null = null;
+  const runtime = await openRuntime(settings, { logger, watchHooks: live && settings.hooks.watch });
   const source = createCelSource(settings.cel, logCelSourceEvents(logger));
   let calls = 0;
   let stages = 0;
   let parked = 0;
   try {
-    crm = await openCrm(settings, { logger, tokens: opened.store.tokens });
-    host = await createHookHost(hostOptionsFromSettings(settings.hooks, settings.sandbox, { logger, watch: live && settings.hooks.watch }));
-    await host.whenIdle();
-    options.onReady?.({ hooks: host.status(), crm, store: opened.store.description });
-    const env = {
-      settings: settings.crm.bitrix24,
-      kit: crm.kit,
-      recordingsRoot: settings.hooks.recordings_root,
-      pbx,
-      buildNumber: (raw: string) => numbers.build(raw),
-    };
-    const pipeline = createPipeline({
-      store: opened.store,
-      pbx,
-      host,
-      client: crm.client,
-      portal: crm.portal,
-      program: (input) => runBitrix24Stage({ ...input, env }),
-      delivery: settings.crm.delivery,
-      logger,
-      onCall: async (report) => {
-        calls++;
-        stages += report.stages.length;
-        if (report.status === 'parked') parked++;
-        await options.onCall(report);
-      },
+    const assembler = new CallAssembler({
+      calls: settings.calls,
+      numbers: runtime.numbers,
+      onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message),
+    });
+    options.onReady?.({ hooks: runtime.host.status(), crm: runtime.crm, store: runtime.store.description });
+    const pipeline = runtime.pipeline(async (report) => {
+      calls++;
+      stages += report.stages.length;
+      if (report.status === 'parked') parked++;
+      await options.onCall(report);
     });
     pipeline.start();
     let ingest: IngestResult;
@@ -103,12 +78,9 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
     } finally {
       await pipeline.stop();
     }
-    return { ingest, calls, stages, parked, hooks: host.status(), crmReceived: crm.received?.() ?? null };
+    return { ingest, calls, stages, parked, hooks: runtime.host.status(), crmReceived: runtime.crm.received?.() ?? null };
   } finally {
-    await host?.close();
     await source.close();
-    await crm?.close();
-    await opened.cleanup();
-    numbers.close();
+    await runtime.close();
   }
 }

@@ -15,6 +15,8 @@ export interface CloneOptions {
   spacingMs: number;
   /** Prefix of the generated uniqueids (seconds part), so runs don't collide. */
   idSeconds: number;
+  /** Which recorded calls to copy (by the linkedid of their first row); default all. */
+  only?(linkedid: string): boolean;
 }
 
 export interface ClonedCall {
@@ -24,12 +26,38 @@ export interface ClonedCall {
   rows: CelRow[];
 }
 
+/**
+ * Rows grouped into calls the way the assembler joins them: rows whose uniqueid or linkedid meet are one
+ * call (a parked call's retrieval leg has a linkedid of its own until it meets the parked channel). The
+ * key is the linkedid of the call's first row.
+ */
 function groupByCall(rows: readonly CelRow[]): Map<string, CelRow[]> {
-  const calls = new Map<string, CelRow[]>();
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== undefined && parent.get(r) !== r) r = parent.get(r) as string;
+    parent.set(x, r);
+    return r;
+  };
+  const union = (a: string, b: string): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(rb, ra);
+  };
   for (const row of rows) {
-    const list = calls.get(row.linkedid) ?? [];
+    if (!parent.has(row.linkedid)) parent.set(row.linkedid, row.linkedid);
+    if (!parent.has(row.uniqueid)) parent.set(row.uniqueid, row.uniqueid);
+    union(row.linkedid, row.uniqueid);
+  }
+  const calls = new Map<string, CelRow[]>();
+  const keyOf = new Map<string, string>();
+  for (const row of rows) {
+    const component = find(row.linkedid);
+    const key = keyOf.get(component) ?? row.linkedid;
+    keyOf.set(component, key);
+    const list = calls.get(key) ?? [];
     list.push(row);
-    calls.set(row.linkedid, list);
+    calls.set(key, list);
   }
   return calls;
 }
@@ -42,7 +70,7 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `count` copies of the recorded calls, round robin, rows interleaved in write order per copy. */
 export function cloneCalls(recorded: readonly CelRow[], count: number, o: CloneOptions): ClonedCall[] {
-  const originals = [...groupByCall(recorded).entries()];
+  const originals = [...groupByCall(recorded).entries()].filter(([id]) => o.only?.(id) ?? true);
   const out: ClonedCall[] = [];
   let nextId = o.firstId;
   let serial = 0;

@@ -17,12 +17,26 @@ export interface ConnectorChild {
   reports: CallReport[];
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (default) to the connector as a service manager's stop does; SIGKILL kills its whole process group. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL to the connector and everything it started (no chance to clean up). */
+  kill(): void;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 export function startConnector(settingsFile: string, env: Record<string, string> = {}): ConnectorChild {
+  // Its own process group: a SIGKILL must reach the connector itself (bin/callhook.js re-executes node
+  // and cannot forward a KILL) and the sandbox process, as a service manager's kill does.
   const child = spawn(process.execPath, [CALLHOOK, 'run', '--json', '--settings', settingsFile], {
     env: { ...process.env, CALLHOOK_LOG_LEVEL: 'warn', ...env },
+    detached: true,
   });
   const reports: CallReport[] = [];
   let stderr = '';
@@ -40,8 +54,14 @@ export function startConnector(settingsFile: string, env: Record<string, string>
     stderr: () => stderr,
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        if (signal === 'SIGKILL' && child.pid !== undefined) killGroup(child.pid);
+        else child.kill(signal);
+      }
       return exited;
+    },
+    kill() {
+      if (child.pid !== undefined) killGroup(child.pid);
     },
   };
 }
@@ -74,11 +94,13 @@ export function liveSettings(o: {
   bitrix24?: object;
   delivery?: object;
   sandbox?: object;
+  /** CEL poll interval bounds (default 20..200 ms). */
+  poll?: { minMs: number; maxMs: number };
 }): string {
   const settings = {
     cel: {
       source: 'mariadb',
-      mariadb: { ...DB, database: o.celDatabase, table: 'cel', state_database: o.stateDatabase, poll_interval_min_ms: 20, poll_interval_max_ms: 200, gap_wait_ms: 0 },
+      mariadb: { ...DB, database: o.celDatabase, table: 'cel', state_database: o.stateDatabase, poll_interval_min_ms: o.poll?.minMs ?? 20, poll_interval_max_ms: o.poll?.maxMs ?? 200, gap_wait_ms: 0 },
     },
     calls: o.calls ?? {},
     crm: {

@@ -98,6 +98,7 @@ test('a live run reports calls as rows arrive, stops on SIGINT or SIGTERM and re
 
   await insertRows(conn, pbx, 'cel', firstPart);
   const first = startRun(settingsFile);
+  t.after(() => void first.child.kill('SIGKILL')); // a failed wait must not leave the connector running
   await first.waitForCalls(finishedInFirstPart.length);
   await new Promise((r) => setTimeout(r, 500)); // idle polling: nothing more may come
   const stopped = await first.stop();
@@ -107,6 +108,7 @@ test('a live run reports calls as rows arrive, stops on SIGINT or SIGTERM and re
 
   await insertRows(conn, pbx, 'cel', rows.slice(cut));
   const second = startRun(settingsFile);
+  t.after(() => void second.child.kill('SIGKILL'));
   const rest = everyCall.filter((id) => !finishedInFirstPart.includes(id));
   await second.waitForCalls(rest.length);
   await new Promise((r) => setTimeout(r, 500));
