@@ -1,16 +1,17 @@
-// Re-executes node on a TypeScript entry of this repository under tsx with --no-node-snapshot, which
+// Re-executes node on a TypeScript entry of this repository (through bin/ts-loader.js, a cached type
+// stripper that starts much faster than tsx) with --no-node-snapshot, which
 // isolated-vm requires on Node >= 20 before any isolate exists (isolated-vm #420; NODE_OPTIONS cannot
 // carry it because worker threads reject it). The wrapper stays in between as the process a supervisor
 // sees, so it forwards termination signals to the real process and exits the way that process did:
 // a SIGTERM to the wrapper's pid must stop the connector cleanly, never orphan it.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
+const LOADER = fileURLToPath(new URL('./ts-loader.js', import.meta.url));
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export function reexec(entry, args) {
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', require.resolve('tsx'), entry, ...args], { stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', LOADER, entry, ...args], { stdio: 'inherit' });
   const forward = (signal) => child.kill(signal);
   for (const signal of FORWARDED) process.on(signal, forward);
   child.on('error', (error) => {

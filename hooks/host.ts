@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import chokidar, { type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { createLogger } from '../core/log.js';
 import type { HostErrorCode } from './error-codes.js';
@@ -473,6 +473,8 @@ class Host implements HookHost {
 
   /** Watches a folder (the hooks folder or a pack) for .ts modules and, in a pack, its manifest. */
   private async watchRoot(root: string, onEvent: (abs: string) => void, what: string): Promise<void> {
+    // Imported here: one-shot hosts (check, try, a replay) never watch and need not load it.
+    const { default: chokidar } = await import('chokidar');
     const watcher = chokidar.watch(root, {
       ignoreInitial: true,
       atomic: true,

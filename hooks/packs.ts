@@ -8,7 +8,7 @@
 // widen it; what it asks for beyond the approval is refused and reported.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { parseJsonText } from '../core/settings/json.js';
 import { canonicalEntry } from '../sandbox/allow-hosts.js';
 import { HOOK_POINT_NAMES, type HookPointName, type JsonSchema } from './catalogue.js';
@@ -56,7 +56,13 @@ export const packManifestSchema: JsonSchema = {
   },
 };
 
-const manifestValidator = new Ajv({ allErrors: true, strict: false, useDefaults: true }).compile(packManifestSchema);
+// Compiled when the first pack is read (most runs have no pack); the schema is meta-checked by a test.
+let manifestValidator: ValidateFunction | null = null;
+function validateManifest(value: unknown): { ok: true } | { ok: false; detail: string } {
+  manifestValidator ??= new Ajv({ allErrors: true, strict: false, useDefaults: true, validateSchema: false }).compile(packManifestSchema);
+  if (manifestValidator(value)) return { ok: true };
+  return { ok: false, detail: (manifestValidator.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? ''}`).join('; ') };
+}
 
 export type PackErrorCode = 'PACK_MISSING' | 'PACK_MANIFEST' | 'PACK_SETTINGS';
 
@@ -120,10 +126,8 @@ export async function readPack(dir: string, settings: JsonValue, approvedHosts: 
     throw new PackError('PACK_MANIFEST', file, `${file}:${first?.line ?? 1}:${first?.column ?? 1}: ${first?.message ?? 'not JSON'}`, [], first?.line, first?.column);
   }
   const raw = parsed.value;
-  if (!manifestValidator(raw)) {
-    const detail = (manifestValidator.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? ''}`).join('; ');
-    throw new PackError('PACK_MANIFEST', file, `${file}: invalid manifest: ${detail}`);
-  }
+  const valid = validateManifest(raw);
+  if (!valid.ok) throw new PackError('PACK_MANIFEST', file, `${file}: invalid manifest: ${valid.detail}`);
   const manifest = raw as unknown as PackManifest;
   const withDefaults: JsonValue = settings === null || typeof settings !== 'object' || Array.isArray(settings) ? {} : structuredClone(settings);
   const problems = schemaProblems(manifest.settings_schema, withDefaults);

@@ -10,11 +10,13 @@
 // relative files inside the hook's own root. Anything else is HOOK_IMPORT_REFUSED, never resolved and
 // never read, so neither an `import type` of a file elsewhere nor a triple-slash reference can make the
 // checker print another file's content, or tell whether a file outside the root exists.
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TS from 'typescript';
+import { cacheDir, pruneOnce } from '../bin/cache-dir.js';
 
 // typescript is CommonJS; `require` loads it directly (an ESM import of it through a loader hook costs
 // over a second more at start-up for the 9 MB module). Loaded on first use: a command that ends before
@@ -143,24 +145,97 @@ function importSites(sf: TS.SourceFile): ImportSite[] {
   return out;
 }
 
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Checks that passed, remembered across processes: a hook whose entry, helpers, point, published types,
+ * TypeScript version and options are byte for byte what passed before passes again without starting
+ * TypeScript (about a second at start-up, most of `callhook try`'s and the demo's start). Only passes are
+ * kept, with the content hash of every file of the hook's program inside its root, so any edit (or a
+ * helper that appeared or vanished: an import that did not resolve is an error, never cached) checks again.
+ */
+class CheckCache {
+  private readonly salt: string;
+  /** The user's cache folder (bin/cache-dir.js); null: none that is safe, every check runs. */
+  private readonly dir = cacheDir('typecheck');
+
+  constructor(typesDir: string) {
+    let tsVersion = 'unknown';
+    try {
+      const req = createRequire(import.meta.url);
+      tsVersion = (JSON.parse(readFileSync(req.resolve('typescript/package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      // no version: the key still changes with everything else
+    }
+    const types = readdirSync(typesDir).filter((f) => f.endsWith('.d.ts')).sort().map((f) => `${f}\0${readFileSync(path.join(typesDir, f), 'utf8')}`);
+    this.salt = sha256(['callhook-typecheck-v1', tsVersion, JSON.stringify(OPTIONS_KEY), ...types].join('\0'));
+  }
+
+  private fileFor(entry: string, point: string, root: string): string {
+    return path.join(this.dir ?? '', `${sha256(`${this.salt}\0${entry}\0${point}\0${root}`).slice(0, 32)}.json`);
+  }
+
+  /** True when this exact program passed before. */
+  passed(entry: string, text: string, point: string, root: string, readText: (file: string) => string | null): boolean {
+    if (this.dir === null) return false;
+    let record: { files: Array<[string, string]> };
+    try {
+      record = JSON.parse(readFileSync(this.fileFor(entry, point, root), 'utf8')) as { files: Array<[string, string]> };
+    } catch {
+      return false;
+    }
+    if (!Array.isArray(record.files) || record.files.length === 0) return false;
+    return record.files.every(([file, hash]) => sha256((file === entry ? text : readText(file)) ?? '\0missing') === hash);
+  }
+
+  remember(entry: string, point: string, root: string, files: ReadonlyArray<[string, string]>): void {
+    if (this.dir === null) return;
+    try {
+      pruneOnce(this.dir);
+      const target = this.fileFor(entry, point, root);
+      const tmp = `${target}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ files: files.map(([f, text]) => [f, sha256(text)]) }));
+      renameSync(tmp, target);
+    } catch {
+      // a read-only installation checks every time
+    }
+  }
+}
+
+/** What of the compiler options goes into the cache key (compilerOptionsFor, as plain data). */
+const OPTIONS_KEY = { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['es2022'], strict: true, noImplicitAny: false, resolveJsonModule: true, allowImportingTsExtensions: true };
+
+interface LiveService {
+  service: TS.LanguageService;
+  options: TS.CompilerOptions;
+  libDir: string;
+}
+
 export class HookTypeChecker {
   private readonly files = new Map<string, Entry>();
-  private readonly service: TS.LanguageService;
-  private readonly options: TS.CompilerOptions;
+  /** TypeScript itself, started on the first check the cache cannot answer. */
+  private live: LiveService | null = null;
+  private readonly cache: CheckCache;
   private readonly typesDir: string;
-  private readonly libDir: string;
   /** Every hook root seen (folder, packs): the checker reads files inside these, the types and the libs only. */
   private readonly roots = new Set<string>();
   /** A restricted module-resolution host per root: probing never leaves the root. */
   private readonly resolutionHosts = new Map<string, TS.ModuleResolutionHost>();
 
   constructor(private readonly typesIndex: string = TYPES_INDEX) {
-    const ts = typescript();
-    this.options = compilerOptionsFor(typesIndex);
     this.typesDir = path.dirname(path.resolve(typesIndex));
-    this.libDir = path.dirname(ts.getDefaultLibFilePath(this.options));
+    this.cache = new CheckCache(this.typesDir);
+  }
+
+  private start(): LiveService {
+    if (this.live) return this.live;
+    const ts = typescript();
+    const options = compilerOptionsFor(this.typesIndex);
     const host: TS.LanguageServiceHost = {
-      getCompilationSettings: () => this.options,
+      getCompilationSettings: () => options,
       getScriptFileNames: () => [...this.files.keys()],
       // Files the host did not hand in (helpers, type declarations) are versioned by mtime so an edited
       // helper is re-read instead of served from the service's cache.
@@ -190,14 +265,15 @@ export class HookTypeChecker {
       resolveModuleNameLiterals: (literals, containingFile) => literals.map((lit) => this.resolve(lit.text, containingFile)),
       resolveTypeReferenceDirectiveReferences: (refs) => refs.map(() => ({ resolvedTypeReferenceDirective: undefined })),
     };
-    this.service = ts.createLanguageService(host, ts.createDocumentRegistry());
+    this.live = { service: ts.createLanguageService(host, ts.createDocumentRegistry()), options, libDir: path.dirname(ts.getDefaultLibFilePath(options)) };
+    return this.live;
   }
 
   /** The root a file belongs to: the innermost hook root, the types folder or the TypeScript libs. */
   private rootOf(file: string): string | null {
     const abs = path.resolve(file);
     if (isInside(this.typesDir, abs)) return this.typesDir;
-    if (isInside(this.libDir, abs)) return this.libDir;
+    if (this.live && isInside(this.live.libDir, abs)) return this.live.libDir;
     let best: string | null = null;
     for (const r of this.roots) if (isInside(r, abs) && (best === null || r.length > best.length)) best = r;
     return best;
@@ -231,7 +307,7 @@ export class HookTypeChecker {
     if (!spec.startsWith('./') && !spec.startsWith('../')) return none;
     const root = this.rootOf(containingFile);
     if (root === null || !isInside(root, path.resolve(path.dirname(containingFile), spec))) return none;
-    return ts.resolveModuleName(spec, containingFile, this.options, this.resolutionHost(root));
+    return ts.resolveModuleName(spec, containingFile, this.start().options, this.resolutionHost(root));
   }
 
   private set(file: string, text: string): void {
@@ -262,7 +338,6 @@ export class HookTypeChecker {
    * root. Returns the diagnostics (1-based line/column), each naming its file through `target.display`.
    */
   check(file: string, text: string, point: string | null, target: CheckTarget): TypeDiagnostic[] {
-    const ts = typescript();
     const abs = path.resolve(file);
     const root = path.resolve(target.root);
     this.roots.add(root);
@@ -270,7 +345,11 @@ export class HookTypeChecker {
     const companion = abs + COMPANION_SUFFIX;
     if (point !== null) this.set(companion, companionSource(abs, point));
     else this.files.delete(companion);
-    const program = this.service.getProgram();
+    const readText = (f: string): string | null => this.files.get(f)?.text ?? (existsSync(f) ? readFileSync(f, 'utf8') : null);
+    if (point !== null && this.cache.passed(abs, text, point, root, readText)) return [];
+    const ts = typescript();
+    const service = this.start().service;
+    const program = service.getProgram();
     const out: TypeDiagnostic[] = [];
     if (!program) return out;
     const owned = this.ownedFiles(program, abs, root);
@@ -279,8 +358,8 @@ export class HookTypeChecker {
       const refused = this.refusedImports(sf, root);
       for (const r of refused) out.push({ ...this.position(sf, r.start), file: display, code: 0, hookCode: 'HOOK_IMPORT_REFUSED', message: r.message });
       const refusedAt = new Set(refused.map((r) => r.start));
-      for (const d of this.service.getSyntacticDiagnostics(sf.fileName)) out.push(this.toDiagnostic(d, sf, display, 'HOOK_COMPILE'));
-      for (const d of this.service.getSemanticDiagnostics(sf.fileName)) {
+      for (const d of service.getSyntacticDiagnostics(sf.fileName)) out.push(this.toDiagnostic(d, sf, display, 'HOOK_COMPILE'));
+      for (const d of service.getSemanticDiagnostics(sf.fileName)) {
         // TypeScript's own word on a refused import ("cannot find module", "install @types/node") would
         // send the author the wrong way: the import-refused finding above says what a hook may import.
         if (d.start !== undefined && refusedAt.has(d.start)) continue;
@@ -288,7 +367,7 @@ export class HookTypeChecker {
       }
     }
     if (point !== null && out.length === 0) {
-      for (const d of this.service.getSemanticDiagnostics(companion)) {
+      for (const d of service.getSemanticDiagnostics(companion)) {
         // The contract mismatch belongs to the hook file: point at its default export.
         const entry = program.getSourceFile(abs);
         const at = Math.max(0, text.indexOf('export default'));
@@ -302,6 +381,7 @@ export class HookTypeChecker {
         });
       }
     }
+    if (point !== null && out.length === 0) this.cache.remember(abs, point, root, owned.map((sf) => [path.resolve(sf.fileName), sf.text]));
     return out;
   }
 
@@ -362,7 +442,8 @@ export class HookTypeChecker {
   }
 
   dispose(): void {
-    this.service.dispose();
+    this.live?.service.dispose();
+    this.live = null;
     this.files.clear();
   }
 }

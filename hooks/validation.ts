@@ -13,7 +13,9 @@ const inputValidators = new Map<string, ValidateFunction>();
 
 function getAjv(): Ajv {
   if (ajv) return ajv;
-  const instance = new Ajv({ allErrors: false, strict: false, allowUnionTypes: true });
+  // validateSchema off for the contract's and the catalogue's own schemas (meta-checked once by
+  // test/settings/schema-meta.test.ts, not on every start); a pack's settings_schema below is checked.
+  const instance = new Ajv({ allErrors: false, strict: false, allowUnionTypes: true, validateSchema: false });
   // Registered under the id the catalogue's `$ref`s use; the meta-schema pointer is dropped so one Ajv
   // instance compiles it whatever draft it names.
   const { $schema: _drop, ...schema } = callFullSchema();

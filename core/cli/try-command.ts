@@ -4,6 +4,7 @@
 // the hook's result, what that decision means at its point, its logs and where the time went. A step left
 // out on request (--no-typecheck, --inline) is said on every run.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,9 @@ import { createHookHost, type HookHostOptions, type HookStatus } from '../../hoo
 import { PACK_MANIFEST } from '../../hooks/packs.js';
 import { hostOptionsFromSettings } from '../../hooks/settings.js';
 import { describeDecision, inputFromCall, readCall, readPointInput, stageFor, TryInputError, type CallChoice } from '../../hooks/try-call.js';
-import { isHookPointName } from '../../hooks/catalogue.js';
+import { isHookPointName, type HookPointName, type HookStage } from '../../hooks/catalogue.js';
+import { pointFromFileName } from '../../hooks/host.js';
+import { declaredPointInSource } from '../../hooks/typecheck.js';
 import { commands } from './commands.js';
 import { loadHookSettings } from './hook-settings.js';
 
@@ -157,11 +160,31 @@ export async function run(argv: string[]): Promise<number> {
   const json = v.json === true;
   if (!json) for (const s of skipped) process.stderr.write(`callhook try: note: ${s}\n`);
 
+  const prepare = async (point: HookPointName): Promise<Prepared> => {
+    const stage = v.call !== undefined ? stageFor(point, v.stage) : undefined;
+    if (v.call !== undefined && stage !== undefined) {
+      const call = await readCall(v.call, { ...(v.linkedid !== undefined ? { linkedid: v.linkedid } : {}), stage });
+      return { point, stage, call, input: inputFromCall(point, call, stage, settings.hooks.recordings_root, v.call) };
+    }
+    return { point, stage, call: null, input: await readPointInput(point, v.input ?? '') };
+  };
   const started = performance.now();
-  const host = await createHookHost(options);
+  let setupMs = 0;
+  const hostReady = createHookHost(options).then(async (h) => {
+    await h.whenIdle();
+    setupMs = performance.now() - started;
+    return h;
+  });
+  // While the sandbox starts (esbuild, the child process), build and validate the input for the point the
+  // file names: that work overlaps the child's start instead of following it. The loaded hook decides.
+  hostReady.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
+  const guess = await guessPoint(abs, placement.kind);
+  const early = guess !== null ? await prepare(guess).catch((error: unknown) => error) : null;
+  const host = await hostReady.catch(async (error: unknown) => {
+    await watched.engine.close();
+    throw error;
+  });
   try {
-    await host.whenIdle();
-    const setupMs = performance.now() - started;
     const status = host.status();
     const entry = status.find((s) => s.file === abs);
     const packError = status.find((s) => s.source === 'pack' && s.state === 'failed');
@@ -170,21 +193,15 @@ export async function run(argv: string[]): Promise<number> {
       return reportLoadFailure(broken ?? entry, file, json);
     }
     const point = entry.point;
-    let input: JsonObject;
-    let call: CallChoice | null = null;
-    let stage;
+    let prepared: Prepared;
     try {
-      stage = v.call !== undefined ? stageFor(point, v.stage) : undefined;
-      if (v.call !== undefined && stage !== undefined) {
-        call = await readCall(v.call, { ...(v.linkedid !== undefined ? { linkedid: v.linkedid } : {}), stage });
-        input = inputFromCall(point, call, stage, settings.hooks.recordings_root, v.call);
-      } else {
-        input = await readPointInput(point, v.input ?? '');
-      }
+      if (early instanceof Error) throw early;
+      prepared = early !== null && (early as Prepared).point === point ? (early as Prepared) : await prepare(point);
     } catch (error) {
       if (error instanceof TryInputError) return fail(error.message);
       throw error;
     }
+    const { input, call, stage } = prepared;
     const t = performance.now();
     const result = await host.runPoint(point, input, { ...(stage !== undefined ? { stage } : {}), ...(call?.linkedid ? { callId: call.linkedid } : {}) });
     const callMs = performance.now() - t;
@@ -222,6 +239,28 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await host.close();
     await watched.engine.close();
+  }
+}
+
+interface Prepared {
+  point: HookPointName;
+  stage: HookStage | undefined;
+  call: CallChoice | null;
+  input: JsonObject;
+}
+
+/** The point the file claims before it loads (its pack manifest's entry, defineHook, or its name). */
+async function guessPoint(abs: string, kind: 'pack' | 'folder'): Promise<HookPointName | null> {
+  try {
+    if (kind === 'pack') {
+      const manifest = JSON.parse(await readFile(path.join(path.dirname(abs), PACK_MANIFEST), 'utf8')) as { hooks?: Array<{ hook?: string; file?: string }> };
+      const hook = manifest.hooks?.find((h) => h.file === path.basename(abs))?.hook;
+      return hook !== undefined && isHookPointName(hook) ? hook : null;
+    }
+    const name = declaredPointInSource(await readFile(abs, 'utf8')) ?? pointFromFileName(abs);
+    return isHookPointName(name) ? name : null;
+  } catch {
+    return null;
   }
 }
 

@@ -78,7 +78,9 @@ const validators = new Map<string, ValidateFunction>();
 function validatorFor(schemaDir: string): ValidateFunction {
   const cached = validators.get(schemaDir);
   if (cached) return cached;
-  const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true }));
+  // validateSchema off: checking our own schemas against the draft-07 meta-schema costs every start ~130 ms;
+  // test/settings/schema-meta.test.ts does it once, in CI, for every schema compiled this way.
+  const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true, validateSchema: false }));
   ajv.addFormat('regex', (s: string) => regexProblem(s) === null);
   ajv.addFormat('path', () => true);
   ajv.addFormat('time-zone', isTimeZone);
