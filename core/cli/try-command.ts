@@ -16,6 +16,7 @@ import { PACK_MANIFEST } from '../../hooks/packs.js';
 import { hostOptionsFromSettings } from '../../hooks/settings.js';
 import { describeDecision, inputFromCall, readCall, readPointInput, stageFor, TryInputError, type CallChoice } from '../../hooks/try-call.js';
 import { isHookPointName, type HookPointName, type HookStage } from '../../hooks/catalogue.js';
+import { canonicalEntry } from '../../sandbox/allow-hosts.js';
 import { pointFromFileName } from '../../hooks/host.js';
 import { declaredPointInSource } from '../../hooks/typecheck.js';
 import { commands } from './commands.js';
@@ -40,11 +41,11 @@ function place(abs: string, settings: Settings, settingsFile: string | undefined
   const packIndex = settings.hooks.packs.findIndex((p) => path.resolve(p.path) === dir);
   const pack = settings.hooks.packs[packIndex];
   if (pack) return { kind: 'pack', root: dir, from: `hooks.packs[${packIndex}] of ${ofSettings}`, settings: pack.settings as JsonValue, allowHosts: pack.allow_hosts };
-  if (existsSync(path.join(dir, PACK_MANIFEST))) return { kind: 'pack', root: dir, from: 'its pack folder (not in the settings: settings {} and no http)', settings: {}, allowHosts: [] };
+  if (existsSync(path.join(dir, PACK_MANIFEST))) return { kind: 'pack', root: dir, from: `${dir} (not a pack of ${ofSettings}: settings {} and no http)`, settings: {}, allowHosts: [] };
   if (settings.hooks.folder !== '' && path.resolve(settings.hooks.folder) === dir) {
     return { kind: 'folder', root: dir, from: `hooks.folder of ${ofSettings}`, settings: (settings.hooks.file_settings[name] ?? {}) as JsonValue, allowHosts: settings.hooks.allow_hosts };
   }
-  return { kind: 'folder', root: dir, from: 'its folder (not hooks.folder of the settings: settings {} and no http)', settings: {}, allowHosts: [] };
+  return { kind: 'folder', root: dir, from: `${dir} (not hooks.folder of ${ofSettings}: settings {} and no http)`, settings: {}, allowHosts: [] };
 }
 
 /** The real engine, watched: the compile and load times and each call's logs and error as the sandbox gave them. */
@@ -128,6 +129,9 @@ export async function run(argv: string[]): Promise<number> {
     if (settingsJson === null || typeof settingsJson !== 'object' || Array.isArray(settingsJson)) return fail('--settings-json: must be a JSON object (the hook\'s or its pack\'s settings)');
   }
 
+  for (const entry of v['allow-host'] ?? []) {
+    if (canonicalEntry(entry) === null) return fail(`--allow-host ${entry}: must be host:port, e.g. crm.example.com:443 or 127.0.0.1:8080`);
+  }
   const placement = place(abs, settings, v.settings);
   const hookSettings = settingsJson ?? placement.settings;
   const allowHosts = [...placement.allowHosts, ...(v['allow-host'] ?? [])];
@@ -158,7 +162,11 @@ export async function run(argv: string[]): Promise<number> {
     ...switchedOff(settings, abs),
   ];
   const json = v.json === true;
-  if (!json) for (const s of skipped) process.stderr.write(`callhook try: note: ${s}\n`);
+  const loadedAs = `${placement.kind === 'pack' ? 'a hook of the pack in' : 'a loose hook file of'} ${placement.from}`;
+  if (!json) {
+    process.stderr.write(`callhook try: ${path.basename(abs)} as ${loadedAs}\n`);
+    for (const s of skipped) process.stderr.write(`callhook try: note: ${s}\n`);
+  }
 
   const prepare = async (point: HookPointName): Promise<Prepared> => {
     const stage = v.call !== undefined ? stageFor(point, v.stage) : undefined;
@@ -193,6 +201,10 @@ export async function run(argv: string[]): Promise<number> {
       return reportLoadFailure(broken ?? entry, file, json);
     }
     const point = entry.point;
+    if (settings.hooks.points[point] === false) {
+      skipped.push(`hooks.points.${point} is false in the settings: the connector does not run this point`);
+      if (!json) process.stderr.write(`callhook try: note: ${skipped[skipped.length - 1]}\n`);
+    }
     let prepared: Prepared;
     try {
       if (early instanceof Error) throw early;
@@ -218,7 +230,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify({
         hook: entry.hook, point, stage: result.trace.stage, linkedid: call?.linkedid ?? null, input,
         ok: decision.ok, outcome: hookCall?.outcome ?? null, output: hookCall?.output ?? null, value: result.value, cancelled: result.cancelled,
-        decision: decision.text, error: hookCall?.error ?? null, logs: outcome?.logs ?? [], isolation, typecheck: options.typecheck, notes: skipped, timings,
+        decision: decision.text, error: hookCall?.error ?? null, logs: outcome?.logs ?? [], loadedAs, isolation, typecheck: options.typecheck, notes: skipped, timings,
       }, null, 2)}\n`);
       return decision.ok ? 0 : 1;
     }

@@ -105,6 +105,13 @@ test('item 11: try --call takes the calls.jsonl replay --out writes, with --link
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /--linkedid nope\.1: not in .*calls\.jsonl/);
 
+  // init's starter says where such a file comes from.
+  const init = cli(['init', path.join(dir, 'starter')]);
+  assert.equal(init.status, 0, init.stderr);
+  const starter = readFileSync(path.join(dir, 'starter', 'need_registration.ts'), 'utf8');
+  assert.match(starter, /callhook replay cel\.jsonl --out calls\.jsonl/);
+  assert.match(starter, /--linkedid/);
+
   const badInput = path.join(dir, 'input.json');
   writeFileSync(badInput, JSON.stringify({ number: { original: '+79001234567' } }));
   const bad = cli(['try', hook, '--input', badInput]);

@@ -102,7 +102,8 @@ test('add, edit, break, fix, rename, delete and editor saves while calls stream 
   await writeHook(dir, A, typeError);
   st = await waitForStatus(host, () => /arithmetic|TS2362|TS2322/.test(statusOf(host, A).lastError?.message ?? ''), 'type error reported');
   a = st.find((x) => x.hook === A);
-  assert.match(a?.lastError?.message ?? '', /process_client_phone\.a\.ts:2:\d+: TS\d+/);
+  assert.deepEqual([a?.lastError?.code, a?.lastError?.file, a?.lastError?.line], ['HOOK_TYPECHECK', 'process_client_phone.a.ts', 2]);
+  assert.match(a?.lastError?.message ?? '', /^TS\d+: /);
   assert.equal(host.generation(), genBefore, 'a failed version never swaps the generation');
   assert.equal(await valueNow(host), '100-a2');
 
