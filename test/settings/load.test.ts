@@ -40,7 +40,7 @@ const fromRoot = (p: string): string => path.join(PACKAGE_ROOT, p);
 
 test('no file: the demo, every section is its defaults (the DEFAULT_* constants of each area) plus the example hooks, default paths inside the installation', async () => {
   const s = await loadSettings();
-  assert.deepEqual(Object.keys(s).sort(), ['calls', 'cel', 'hooks', 'log', 'numbers', 'sandbox']);
+  assert.deepEqual(Object.keys(s).sort(), ['calls', 'cel', 'crm', 'hooks', 'log', 'numbers', 'sandbox', 'store']);
   assert.deepEqual(s.calls, { ...DEFAULT_CALLS_SETTINGS });
   assert.deepEqual(s.cel, { ...DEFAULT_CEL_SETTINGS, replay: { ...DEFAULT_CEL_SETTINGS.replay, path: fromRoot(DEFAULT_CEL_SETTINGS.replay.path) } });
   assert.deepEqual(s.hooks, { ...DEFAULT_HOOKS_SETTINGS, folder: fromRoot('examples/hooks') });
