@@ -17,7 +17,7 @@ import type { HostErrorCode } from './error-codes.js';
 import { ActiveHook, type HookIdentity, type HookOrigin } from './active-hook.js';
 import { getHookPoint, isHookPointName, type HookPointName, type HookStage } from './catalogue.js';
 import { DEFAULT_SANDBOX_SETTINGS, breakerFrom, httpPolicyFrom, limitsFrom, type SandboxSettings } from '../sandbox/settings.js';
-import { createDefaultEngine, toHookError, type HookEngine, type JsonObject, type JsonValue } from './engine.js';
+import { createDefaultEngine, toHookError, type CompiledHookLike, type HookEngine, type JsonObject, type JsonValue, type LoadedHookLike } from './engine.js';
 import { PACK_MANIFEST, PackError, readPack, type LoadedPack } from './packs.js';
 import { runPointWith, type PointResult, type RunContext, type RunEnv } from './runner.js';
 import { HookTypeChecker, declaredPointInSource, diagnosticText, failureCode, formatDiagnostic } from './typecheck.js';
@@ -696,6 +696,11 @@ class Host implements HookHost {
       });
       return;
     }
+    const budget = this.env.budgetMs(pointName);
+    // Compile and load start before the type check: the bundler and the sandbox process work on while
+    // this thread type-checks (cold, the check is most of a reload). Nothing is swapped in before the
+    // check has passed; a version that fails it is disposed without ever having been called.
+    const loading = this.compileAndLoad(slot, budget);
     if (this.checker) {
       const diags = this.checker.check(slot.file, text, pointName, { root: slot.root, display: (abs) => this.displayIn(slot, abs) });
       const first = diags[0];
@@ -709,20 +714,22 @@ class Host implements HookHost {
           column: first.column,
           diagnostics: diags.map((d) => ({ file: d.file, line: d.line, column: d.column, code: d.hookCode, message: diagnosticText(d) })),
         });
+        const unwanted = await loading;
+        if (unwanted.ok) await unwanted.loaded.dispose();
         return;
       }
     }
-    const budget = this.env.budgetMs(pointName);
-    let loaded;
+    const result = await loading;
+    if (!result.ok) {
+      const e = toHookError(result.error, 'HOOK_LOAD');
+      const report: Omit<HookErrorReport, 'at' | 'file'> = { code: e.code, message: e.message };
+      if (e.line !== undefined) report.line = e.line;
+      if (e.column !== undefined) report.column = e.column;
+      this.fail(slot, textHash, report);
+      return;
+    }
+    const { compiled, loaded } = result;
     try {
-      const compiled = await this.engine.compile({ file: slot.file, root: slot.root, displayName: slot.displayName });
-      loaded = await this.engine.load(compiled, {
-        limits: limitsFrom(this.sandbox, budget),
-        hookSettings: slot.hookSettings,
-        http: httpPolicyFrom(this.sandbox, slot.allowHosts),
-        breaker: breakerFrom(this.sandbox),
-        logger: this.log.child({ hook: slot.displayName }),
-      });
       const declared = loaded.declaredHook;
       const point = declared ?? pointName;
       if (!isHookPointName(point) || (slot.manifestPoint !== null && point !== slot.manifestPoint)) {
@@ -766,6 +773,23 @@ class Host implements HookHost {
       if (e.line !== undefined) report.line = e.line;
       if (e.column !== undefined) report.column = e.column;
       this.fail(slot, textHash, report);
+    }
+  }
+
+  /** Compiles and loads a slot's file with its settings; never rejects (a failure is the result). */
+  private async compileAndLoad(slot: Slot, budget: number): Promise<{ ok: true; compiled: CompiledHookLike; loaded: LoadedHookLike } | { ok: false; error: unknown }> {
+    try {
+      const compiled = await this.engine.compile({ file: slot.file, root: slot.root, displayName: slot.displayName });
+      const loaded = await this.engine.load(compiled, {
+        limits: limitsFrom(this.sandbox, budget),
+        hookSettings: slot.hookSettings,
+        http: httpPolicyFrom(this.sandbox, slot.allowHosts),
+        breaker: breakerFrom(this.sandbox),
+        logger: this.log.child({ hook: slot.displayName }),
+      });
+      return { ok: true, compiled, loaded };
+    } catch (error) {
+      return { ok: false, error };
     }
   }
 
