@@ -6,7 +6,7 @@
 // Figures: `try` on an example hook (process isolation, the default), with a warm cache and right after
 // the hook was edited (a new type check); `try --inline`; `check` on the example hooks; `run` (the demo)
 // until its first call is printed and until it exits. Where the time goes inside `try` comes from its own
-// timing line (type check + start, compile, load, call).
+// timing line (hook ready; type check, compile and load side by side; call).
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -52,9 +52,9 @@ function median(values: number[]): number {
   return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 }
 
-/** The step times `try` prints: type check + start, compile, load, call. */
+/** The step times `try` prints: ready, type check, compile, load (the last three side by side), call. */
 function trySteps(stderr: string): number[] | null {
-  const m = /: (?:type check \+ start|start \(no type check\)) (\d+) ms, compile ([\d.]+) ms, load ([\d.]+) ms, call ([\d.]+) ms/.exec(stderr);
+  const m = /: ready in (\d+) ms \(type check (\d+) ms, compile ([\d.]+) ms, load ([\d.]+) ms, side by side\), call ([\d.]+) ms/.exec(stderr);
   return m ? m.slice(1).map(Number) : null;
 }
 
@@ -99,7 +99,7 @@ try {
     const first = firsts.has(c.name) ? median(firsts.get(c.name) ?? []) : null;
     const stepRuns = steps.get(c.name);
     const stepText = stepRuns
-      ? `  [type check + start ${median(stepRuns.map((s) => s[0] ?? 0)).toFixed(0)}, compile ${median(stepRuns.map((s) => s[1] ?? 0)).toFixed(0)}, load ${median(stepRuns.map((s) => s[2] ?? 0)).toFixed(0)}, call ${median(stepRuns.map((s) => s[3] ?? 0)).toFixed(1)} ms]`
+      ? `  [hook ready ${median(stepRuns.map((s) => s[0] ?? 0)).toFixed(0)} (type check ${median(stepRuns.map((s) => s[1] ?? 0)).toFixed(0)}, compile ${median(stepRuns.map((s) => s[2] ?? 0)).toFixed(0)}, load ${median(stepRuns.map((s) => s[3] ?? 0)).toFixed(0)} side by side), call ${median(stepRuns.map((s) => s[4] ?? 0)).toFixed(1)} ms]`
       : '';
     const shown = first ?? total;
     process.stdout.write(`  ${c.name.padEnd(42)} ${shown.toFixed(0).padStart(6)} ms  ${(shown / floor).toFixed(2)}× version${first !== null ? `  (exit ${total.toFixed(0)} ms)` : ''}${stepText}\n`);

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { createLogger } from '../core/log.js';
@@ -85,6 +86,8 @@ export interface HookHostOptions {
   engine?: HookEngine;
   /** types/index.d.ts used for the type check (default: this repo's). */
   typesIndex?: string;
+  /** Told how long each type check took (`callhook try` reports where its start-up time goes). */
+  onTypecheck?: (file: string, ms: number) => void;
 }
 
 export interface HookErrorReport {
@@ -702,7 +705,9 @@ class Host implements HookHost {
     // check has passed; a version that fails it is disposed without ever having been called.
     const loading = this.compileAndLoad(slot, budget);
     if (this.checker) {
+      const checkStarted = performance.now();
       const diags = this.checker.check(slot.file, text, pointName, { root: slot.root, display: (abs) => this.displayIn(slot, abs) });
+      this.opts.onTypecheck?.(slot.file, performance.now() - checkStarted);
       const first = diags[0];
       if (first) {
         const more = diags.slice(1);

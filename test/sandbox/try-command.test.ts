@@ -18,7 +18,7 @@ test('prints the result, the logs and the timing', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout), true);
   assert.match(r.stderr, /\[info\] deciding \{"caller":"\+79001234567"\}/);
-  assert.match(r.stderr, /hook need_registration\.ts: type check \+ start \d+ ms, compile [\d.]+ ms, load [\d.]+ ms, call [\d.]+ ms \(process isolation\)/);
+  assert.match(r.stderr, /hook need_registration\.ts: ready in \d+ ms \(type check \d+ ms, compile [\d.]+ ms, load [\d.]+ ms, side by side\), call [\d.]+ ms \(process isolation\)/);
 });
 
 test('prints the mapped error as file:line:col CODE message and exits 1', () => {
