@@ -34,6 +34,12 @@ interface Placement {
   allowHosts: string[];
 }
 
+/** A folder as the author typed it: relative to the working directory when inside it. */
+function shown(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? dir : rel;
+}
+
 function place(abs: string, settings: Settings, settingsFile: string | undefined): Placement {
   const dir = path.dirname(abs);
   const name = path.basename(abs);
@@ -41,11 +47,11 @@ function place(abs: string, settings: Settings, settingsFile: string | undefined
   const packIndex = settings.hooks.packs.findIndex((p) => path.resolve(p.path) === dir);
   const pack = settings.hooks.packs[packIndex];
   if (pack) return { kind: 'pack', root: dir, from: `hooks.packs[${packIndex}] of ${ofSettings}`, settings: pack.settings as JsonValue, allowHosts: pack.allow_hosts };
-  if (existsSync(path.join(dir, PACK_MANIFEST))) return { kind: 'pack', root: dir, from: `${dir} (not a pack of ${ofSettings}: settings {} and no http)`, settings: {}, allowHosts: [] };
+  if (existsSync(path.join(dir, PACK_MANIFEST))) return { kind: 'pack', root: dir, from: `${shown(dir)} (not a pack of ${ofSettings}: settings {} and no http)`, settings: {}, allowHosts: [] };
   if (settings.hooks.folder !== '' && path.resolve(settings.hooks.folder) === dir) {
     return { kind: 'folder', root: dir, from: `hooks.folder of ${ofSettings}`, settings: (settings.hooks.file_settings[name] ?? {}) as JsonValue, allowHosts: settings.hooks.allow_hosts };
   }
-  return { kind: 'folder', root: dir, from: `${dir} (not hooks.folder of ${ofSettings}: settings {} and no http)`, settings: {}, allowHosts: [] };
+  return { kind: 'folder', root: dir, from: `${shown(dir)} (not hooks.folder of ${ofSettings}: settings {} and no http)`, settings: {}, allowHosts: [] };
 }
 
 /** The real engine, watched: the compile and load times and each call's logs and error as the sandbox gave them. */
