@@ -508,7 +508,7 @@ export interface NumbersSettings {
   }[];
 }
 /**
- * Limits and isolation of the isolated-vm sandbox every customer hook runs in: this section is the only place for them. Per-point wall-clock time budgets are the hooks section's (hooks.budgets); http allow lists are per hook file or pack (hooks.allow_hosts, pack manifests); here are the limits every hook gets.
+ * Limits and isolation of the isolated-vm sandbox every customer hook runs in: this section is the only place for them. Per-point wall-clock time budgets are the hooks section's (hooks.budgets); http allow lists are per hook file or pack (hooks.allow_hosts, hooks.packs[i].allow_hosts); here are the limits every hook gets.
  */
 export interface SandboxSettings {
   /**

@@ -112,7 +112,8 @@ function range(s: JsonSchema): string {
 
 /** 'string' → 'strings', 'regular expression' → 'regular expressions'; compound texts stay as they are. */
 function plural(text: string): string {
-  return /^(string|path|regular expression|integer|number|boolean|IANA time zone|host:port)$/.test(text) ? `${text}s` : text;
+  if (text === 'host:port') return 'host:port entries';
+  return /^(string|path|regular expression|integer|number|boolean|IANA time zone)$/.test(text) ? `${text}s` : text;
 }
 
 function typeText(s: JsonSchema): string {
