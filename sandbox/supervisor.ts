@@ -7,6 +7,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+// The child starts the way the CLI does: a cached bundle of our sources, else the TypeScript loader.
+import { nodeArgsFor } from '../bin/reexec.js';
 import { CircuitBreaker, DEFAULT_BREAKER, type HookHealth } from './breaker.js';
 import type { CompiledHook } from './compile.js';
 import { HookError } from './errors.js';
@@ -14,8 +16,6 @@ import type { ErrorJson, FromChild, ToChild } from './protocol.js';
 import type { HookLogEntry, InvokeContext, InvokeOutcome, JsonValue, LoadOptions, LoadedHook } from './types.js';
 
 const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
-// The child runs our TypeScript the way the CLI does (bin/ts-loader.js: cached, no tsx start-up cost).
-const TS_LOADER = fileURLToPath(new URL('../bin/ts-loader.js', import.meta.url));
 /** How long past a call's own wall deadline the supervisor waits before it declares the child hung. */
 const WATCHDOG_GRACE_MS = 2000;
 
@@ -56,7 +56,7 @@ export class ProcessSupervisor {
   }
 
   #spawn(): ChildProcess {
-    const child = spawn(process.execPath, ['--no-node-snapshot', '--import', TS_LOADER, CHILD_ENTRY], {
+    const child = spawn(process.execPath, nodeArgsFor(CHILD_ENTRY), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced',
     });
     child.on('message', (raw: unknown) => {
