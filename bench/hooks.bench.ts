@@ -15,6 +15,10 @@ import type { HookEngine, JsonObject, JsonValue, LoadedHookLike } from '../hooks
 import { createHookHost, type HookHost } from '../hooks/host.js';
 import { buildPointInput } from '../hooks/inputs.js';
 
+// A fresh cache folder: the figures are the type check and compile themselves, not a previous run's
+// results remembered (hooks/typecheck.ts, hooks/compile-cache.ts). bench/startup.bench.ts measures those.
+process.env.CALLHOOK_CACHE_DIR = await mkdtemp(path.join(os.tmpdir(), 'callhook-bench-cache-'));
+
 const logger = createLogger({ level: 'silent' });
 const call = JSON.parse(readFileSync(new URL('../test/fixtures/hooks/call-incoming.json', import.meta.url), 'utf8')) as JsonObject;
 const TYPECHECK = process.env.CALLHOOK_BENCH_TYPECHECK !== '0';
@@ -185,3 +189,4 @@ await saveToActive('inline', 30);
 await saveToActive('process', 15);
 await loadTwoHundred();
 await callCost();
+await rm(process.env.CALLHOOK_CACHE_DIR, { recursive: true, force: true });

@@ -11,4 +11,4 @@ if (!entry) {
   process.stderr.write('usage: run-ts <file.ts> [args...]\n');
   process.exit(2);
 }
-reexec(path.resolve(root, entry), args);
+await reexec(path.resolve(root, entry), args);

@@ -5,6 +5,7 @@
 // isolate internals.
 import type { Logger } from 'pino';
 import { createSandboxHost } from '../sandbox/index.js';
+import { withCompileCache } from './compile-cache.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -61,9 +62,12 @@ export interface HookEngine {
   close(): Promise<void>;
 }
 
-/** The production engine: the sandbox area's isolated-vm host ('process' = supervised child process). */
+/**
+ * The production engine: the sandbox area's isolated-vm host ('process' = supervised child process), its
+ * compiles remembered across starts (hooks/compile-cache.ts).
+ */
 export function createDefaultEngine(isolation: 'process' | 'inline', logger: Logger): HookEngine {
-  return createSandboxHost({ isolation, logger });
+  return withCompileCache(createSandboxHost({ isolation, logger }));
 }
 
 /** Reads a sandbox error (or anything thrown) into the host's error shape, never exposing host stacks. */

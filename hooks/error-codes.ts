@@ -3,12 +3,15 @@
 import { HOOK_ERROR_MEANINGS } from '../sandbox/errors.js';
 
 export const HOST_ERROR_MEANINGS = {
-  HOOK_TYPECHECK: 'the file does not type-check against the generated call_full and hook types (file:line:col of the first error)',
+  HOOK_TYPECHECK: 'the file, or a helper it imports from its folder or pack, does not type-check against the generated call_full and hook types (file:line:col of the first error)',
   HOOK_UNKNOWN_POINT: 'the file names no hook point (by its name or defineHook), or not the one its pack manifest lists',
   HOOK_READ: 'the file could not be read',
   HOOK_MISSING: 'a file listed in a pack manifest is missing',
   HOOK_PATH_REFUSED: 'a recording path outside the recordings root (.., absolute escapes, symlinks out)',
   HOOK_HOST_ERROR: 'an unexpected failure inside the host around a hook call (the default is applied)',
+  PACK_MISSING: 'a pack folder in hooks.packs does not exist, or holds no callhook.pack.json',
+  PACK_MANIFEST: "a pack's callhook.pack.json is not valid JSON or does not match the manifest schema",
+  PACK_SETTINGS: "a pack's settings (hooks.packs[i].settings) do not match its manifest's settings_schema",
 } as const;
 
 export type HostErrorCode = keyof typeof HOST_ERROR_MEANINGS;

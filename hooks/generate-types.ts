@@ -149,16 +149,34 @@ ${schemaBlock(s.output)}
 
 ## Writing a hook
 
-A hook is a TypeScript file in the hooks folder (settings \`hooks.folder\`, default \`examples/hooks\`) or in a pack.
-It declares the point it implements with \`export default defineHook('<point>', (input) => ...)\` (import
-\`defineHook\`, \`log\`, \`http\`, \`settings\` from \`'callhook'\`), or exports a plain function and is named after the
-point (\`need_registration.ts\`, or \`need_registration.<anything>.ts\` for several hooks at one point). With
-\`defineHook\` the input and output are typed for you; a plain function is typed only as far as you annotate it:
-\`export default function (input: HookInput<'need_registration'>): boolean { ... }\` (its result is always checked). Files whose
-name starts with \`_\` and files in subfolders are helper modules a hook may import; saving one reloads the folder.
-\`callhook init <dir>\` scaffolds a folder whose tsconfig gives editors the types; \`callhook check <dir>\` type-checks
-it (\`file:line:col: message\`, exit 1 on errors); \`callhook try <file> --call call_full.json [--stage S]\` runs one
-hook at its point with the input built from a call.
+A hook is a TypeScript file in the hooks folder (settings \`hooks.folder\`; a settings file without it has no loose
+hooks, only the demo runs \`examples/hooks\`) or in a pack. It declares the point it implements with
+\`export default defineHook('<point>', (input) => ...)\` (import \`defineHook\`, \`log\`, \`http\`, \`settings\` from
+\`'callhook'\`), or exports a plain function and is named after the point (\`need_registration.ts\`, or
+\`need_registration.<anything>.ts\` for several hooks at one point). With \`defineHook\` the input and output are typed
+for you; a plain function is typed only as far as you annotate it (its result is always checked):
+
+\`\`\`ts
+import type { HookInput } from 'callhook';
+
+export default function (input: HookInput<'need_registration'>): boolean {
+  return input.call_full.channel.type !== 'local';
+}
+\`\`\`
+
+Files whose name starts with \`_\` and files in subfolders are helper modules a hook may import (relative imports
+inside the folder or pack, and \`'callhook'\`; anything else is \`HOOK_IMPORT_REFUSED\`); they are type-checked with
+every hook that imports them, and saving one reloads the folder. A loose file's \`settings\` are
+\`hooks.file_settings["<file>"]\` (read-only; \`{}\` without an entry); a pack's hooks get the pack's settings.
+
+The authoring commands load hooks exactly as the connector does (the hook host: type check of the hook and its
+helpers, compile, load, the settings' packs, file settings, allow lists and limits):
+\`callhook init [dir]\` scaffolds a folder whose tsconfig gives editors the same types; \`callhook check [dir]\` loads
+every hook without calling any (\`file:line:col: CODE message\`, exit 1 on errors);
+\`callhook try <file> --call calls.jsonl [--linkedid ID] [--stage S]\` runs one hook once at its point, in the
+settings' isolation, with the input built from a call (\`callhook replay <cel> --out calls.jsonl\` writes such a file),
+and says what its decision means there. The folder they use when none is given: the \`[dir]\` argument, else
+\`hooks.folder\` of \`--settings\`, else \`./hooks\` (each command's \`--help\` says so).
 
 ## Order, switches, defaults
 
@@ -166,8 +184,10 @@ hook at its point with the input built from a call.
   file name. The status and every trace show the order.
 - \`hooks.enabled\` switches the whole customizer, \`hooks.points.<point>\` one point, \`hooks.files.<name>\` one file
   (loose files by file name, pack files as \`<pack>/<file>\`). A switched-off point yields its default.
-- A hook that throws, times out, returns an invalid result or is cooling down (the sandbox's circuit breaker)
-  never breaks the call: the point's default applies for that hook (below), and the trace says why.
+- A hook that throws, times out, returns an invalid result or is cooling down never breaks the call: the point's
+  default applies for that hook (below), and the trace says why. It cools down (\`sandbox.circuit_breaker\`) after
+  that many failed calls in a row; a result the host refuses (\`HOOK_BAD_RESULT\`, \`HOOK_PATH_REFUSED\`) counts as
+  a failed call like a throw or a timeout.
 - Time: each point has a time budget (below; override per point in settings \`hooks.budgets\`). It is the
   wall-clock deadline of one hook's invocation at that point, awaited \`http\` included. The synchronous part of
   the invocation is also capped by the sandbox's CPU ceiling \`sandbox.cpu_ms_per_call\` (default 50 ms): the
@@ -176,8 +196,8 @@ hook at its point with the input built from a call.
 
 ## Hot reload
 
-The folder (and every pack file) is watched. A change is debounced per file (\`hooks.debounce_ms\`), skipped when
-the content hash is unchanged, type-checked against the call_full and hook types, compiled and loaded into a fresh
+The folder and every pack folder are watched. A change is debounced per file (\`hooks.debounce_ms\`), skipped when
+the content hash is unchanged, type-checked (with its helpers) against the call_full and hook types, compiled and loaded into a fresh
 isolate; only then does it replace the running version, by swapping an immutable hook-set generation.
 A version that fails to type-check, compile or load never replaces a working one; the error (with
 \`file:line:col\`) is in the status, and \`staleOnDisk\` says the disk differs from what runs. A deleted file unloads;
@@ -188,7 +208,9 @@ broken, the last working version stays active and the error is reported).
 Versions: one invocation of a point (\`runPoint\`) takes the current generation at its start and uses it to the
 end, even when a file is reloaded meanwhile; the replaced isolate is disposed only after its in-flight
 invocations finish (or after \`hooks.drain_deadline_ms\`). A call passing through several stages uses the newest
-generation at each stage. Pack manifests are read at start (changing a manifest needs a restart).
+generation at each stage. A pack's manifest is reloaded like a hook file: a valid new manifest (or new
+\`settings_schema\` defaults) reloads the pack's hooks; one that is broken, or that the pack's settings no longer
+match, keeps the previous version active and puts the error (\`PACK_MANIFEST\`, \`PACK_SETTINGS\`) in the status.
 
 ## Packs
 
@@ -201,20 +223,28 @@ A pack is a folder with \`callhook.pack.json\`:
   "description": "Black list from settings",
   "hooks": [{ "hook": "need_registration", "file": "blacklist.ts" }],
   "settings_schema": { "type": "object", "properties": { "blocked": { "type": "array", "items": { "type": "string" }, "default": [] } } },
-  "allow_hosts": ["crm-helper.example.com"]
+  "allow_hosts": ["crm-helper.example.com:443"]
 }
 \`\`\`
 
-The pack's settings (\`hooks.packs[i].settings\`) are validated against \`settings_schema\` (defaults applied) before
-any of its hooks load, and reach its hooks as \`settings\`. Its hooks may call only \`allow_hosts\` through \`http\`.
-A pack with a bad manifest or bad settings loads nothing and is reported in the status.
+The pack's settings (\`hooks.packs[i].settings\`) are validated against \`settings_schema\` (defaults applied) when the
+settings are loaded and before any of its hooks load, and reach its hooks as \`settings\`. A pack folder that does not
+exist (\`PACK_MISSING\`), a bad manifest (\`PACK_MANIFEST\`) or settings that fail the schema (\`PACK_SETTINGS\`) are
+reported by \`callhook settings\` and stop \`callhook run\` at start-up, naming the settings file and the key.
+
+Network: a pack's hooks reach only what the operator approves for it in \`hooks.packs[i].allow_hosts\` (\`host:port\`
+entries). The manifest's \`allow_hosts\` says what the pack needs and can only narrow that approval: an entry the
+operator did not approve is refused (and logged at load). Without \`allow_hosts\` in the manifest the pack gets what
+the operator approved.
 
 ## Status and traces
 
 \`host.status()\` lists every hook: \`hook\` (display name), \`point\`, \`source\` (\`file\` or \`<pack>@<version>\`),
 \`order\`, \`contentHash\`, \`loadedAt\`, \`state\` (\`active\`, \`failed\`, \`disabled\`, \`cooling_down\`, \`loading\`),
-\`lastError\` (\`code\`, \`message\`, \`file\`, \`line\`, \`column\`), \`staleOnDisk\`, \`calls\`, \`failures\`, \`cancels\`,
-\`p50Ms\`, \`p99Ms\` (last 512 invocations of the active version), \`inFlight\`.
+\`lastError\` (\`code\`, \`message\`, \`file\`, \`line\`, \`column\`; a failed type check also lists every finding in
+\`diagnostics\`), \`staleOnDisk\`, \`calls\`, \`failures\`, \`cancels\`, \`p50Ms\`, \`p99Ms\` (last 512 invocations of the
+active version), \`inFlight\`. A pack that cannot be read has an entry of its own (\`source\` \`pack\`, its
+\`PACK_*\` code). \`callhook run\` prints this list before the first call.
 
 \`host.runPoint(point, input, { stage, callId })\` returns \`{ value, cancelled, trace }\`. The trace (JSON) holds the
 point, stage, call id, generation, the input and its digest, and per hook: what it saw (waterfall: the running

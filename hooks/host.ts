@@ -10,17 +10,20 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import chokidar, { type FSWatcher } from 'chokidar';
+import { performance } from 'node:perf_hooks';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { createLogger } from '../core/log.js';
 import type { HostErrorCode } from './error-codes.js';
 import { ActiveHook, type HookIdentity, type HookOrigin } from './active-hook.js';
 import { getHookPoint, isHookPointName, type HookPointName, type HookStage } from './catalogue.js';
 import { DEFAULT_SANDBOX_SETTINGS, breakerFrom, httpPolicyFrom, limitsFrom, type SandboxSettings } from '../sandbox/settings.js';
-import { createDefaultEngine, toHookError, type HookEngine, type JsonObject, type JsonValue } from './engine.js';
-import { PackError, readPack } from './packs.js';
+import { createDefaultEngine, toHookError, type CompiledHookLike, type HookEngine, type JsonObject, type JsonValue, type LoadedHookLike } from './engine.js';
+import { PACK_MANIFEST, PackError, readPack, type LoadedPack } from './packs.js';
 import { runPointWith, type PointResult, type RunContext, type RunEnv } from './runner.js';
-import { HookTypeChecker, declaredPointInSource, formatDiagnostic } from './typecheck.js';
+import { HookTypeChecker, declaredPointInSource, diagnosticText, failureCode, formatDiagnostic } from './typecheck.js';
+import { HOOK_POINT_NAMES } from './catalogue.js';
+import { suggestKey } from '../core/settings/suggest.js';
 
 export interface PackRef {
   /** Folder holding callhook.pack.json (relative to the working directory or absolute). */
@@ -28,6 +31,8 @@ export interface PackRef {
   enabled?: boolean;
   /** The pack's own settings, validated against its manifest's settings_schema. */
   settings?: JsonValue;
+  /** What the operator approves for this pack's http (host:port); the manifest may only narrow it. */
+  allowHosts?: string[];
 }
 
 /**
@@ -44,6 +49,10 @@ export interface HookHostOptions {
   points?: Partial<Record<string, boolean>>;
   /** Per file on/off, keyed by display name ('blacklist.ts', 'acme-lists/blacklist.ts'); absent = on. */
   files?: Record<string, boolean>;
+  /** Settings of loose hook files by file name (what the hook reads as `settings`); absent = {}. */
+  fileSettings?: Record<string, JsonValue>;
+  /** Load this one hook file only (absolute path; `callhook try`): the rest of the folder and packs stays unloaded. */
+  only?: string;
   /** Packs, loaded in this order before loose files. */
   packs?: PackRef[];
   /** Per point time budget overrides in ms: the wall-clock deadline of one invocation at that point. */
@@ -77,15 +86,20 @@ export interface HookHostOptions {
   engine?: HookEngine;
   /** types/index.d.ts used for the type check (default: this repo's). */
   typesIndex?: string;
+  /** Told how long each type check took (`callhook try` reports where its start-up time goes). */
+  onTypecheck?: (file: string, ms: number) => void;
 }
 
 export interface HookErrorReport {
   code: string;
+  /** What is wrong, without the position (file, line and column are their own fields). */
   message: string;
   file: string;
   line?: number;
   column?: number;
   at: string;
+  /** Every finding of a failed type check (the first is the one above), each with its own file:line:col. */
+  diagnostics?: Array<{ file: string; line: number; column: number; code: string; message: string }>;
 }
 
 export type HookState = 'active' | 'failed' | 'disabled' | 'cooling_down' | 'loading';
@@ -128,10 +142,15 @@ export interface HookHost {
 
 const FILE_ERROR_CODES = {
   unknownPoint: 'HOOK_UNKNOWN_POINT',
-  typecheck: 'HOOK_TYPECHECK',
   read: 'HOOK_READ',
   missing: 'HOOK_MISSING',
 } as const satisfies Record<string, HostErrorCode>;
+
+/** `'need_registraton' is not a hook point (did you mean need_registration?)`: for files, settings and the CLI. */
+export function unknownPointMessage(name: string): string {
+  const hint = suggestKey(name, HOOK_POINT_NAMES);
+  return `'${name}' is not a hook point${hint !== null ? ` (did you mean ${hint}?)` : ''}`;
+}
 
 /** A TypeScript module of the folder: not an editor temp/swap file, dotfile or declaration file. */
 export function isTsModuleName(name: string): boolean {
@@ -196,6 +215,18 @@ interface Slot {
   seenStat: string | null;
 }
 
+/** One entry of `hooks.packs`, as loaded now. A reload that fails keeps `pack` (its hooks stay active). */
+interface PackState {
+  index: number;
+  ref: PackRef;
+  dir: string;
+  pack: LoadedPack | null;
+  /** The status entry of the last failed read of the manifest or settings; null when the last read worked. */
+  error: HookStatus | null;
+  timer: NodeJS.Timeout | null;
+  seenStat: string | null;
+}
+
 interface Generation {
   readonly id: number;
   readonly byPoint: ReadonlyMap<HookPointName, readonly ActiveHook[]>;
@@ -211,7 +242,7 @@ function pad(n: number): string {
 
 class Host implements HookHost {
   private readonly slots = new Map<string, Slot>();
-  private readonly packErrors: HookStatus[] = [];
+  private readonly packs: PackState[] = [];
   private gen: Generation = { id: 0, byPoint: new Map() };
   private readonly watchers: FSWatcher[] = [];
   private readonly checker: HookTypeChecker | null;
@@ -250,10 +281,11 @@ class Host implements HookHost {
   // ---------------------------------------------------------------- loading
 
   async start(): Promise<void> {
-    const packs = this.opts.packs ?? [];
-    for (const [packIndex, ref] of packs.entries()) {
+    for (const [index, ref] of (this.opts.packs ?? []).entries()) {
       if (ref.enabled === false) continue;
-      await this.addPack(packIndex, ref);
+      const state: PackState = { index, ref, dir: path.resolve(ref.path), pack: null, error: null, timer: null, seenStat: null };
+      this.packs.push(state);
+      await this.readPackNow(state);
     }
     if (this.opts.folder !== null) {
       const folder = path.resolve(this.opts.folder);
@@ -266,56 +298,135 @@ class Host implements HookHost {
     if (this.checker) {
       for (const slot of this.slots.values()) {
         const text = await readFile(slot.file, 'utf8').catch(() => null);
-        if (text !== null) this.checker.prime(slot.file, text, this.pointOf(slot, text));
+        if (text !== null) this.checker.prime(slot.file, text, this.pointOf(slot, text), slot.root);
       }
     }
     await Promise.all([...this.slots.values()].map((slot) => this.reloadNow(slot)));
     if (this.opts.watch !== false) await this.startWatching();
   }
 
-  private async addPack(packIndex: number, ref: PackRef): Promise<void> {
-    const dir = path.resolve(ref.path);
+  private wanted(file: string): boolean {
+    return this.opts.only === undefined || path.resolve(this.opts.only) === file;
+  }
+
+  /**
+   * Reads a pack's manifest and settings and brings its slots in line: new entries get a slot, changed
+   * ones (settings, allowed hosts, point, version) reload, dropped ones unload. A pack that cannot be read
+   * keeps the hooks of its last good version active and reports the error, like a hook file does.
+   */
+  private async readPackNow(state: PackState): Promise<void> {
+    state.seenStat = await statKey(path.join(state.dir, PACK_MANIFEST));
+    let pack: LoadedPack;
     try {
-      const pack = await readPack(dir, ref.settings ?? {});
-      const { name, version } = pack.manifest;
-      for (const [hookIndex, entry] of pack.manifest.hooks.entries()) {
-        const file = path.join(dir, entry.file);
-        const displayName = `${name}@${version}/${entry.file}`;
-        const key = `pack:${name}/${entry.file}`;
-        this.slots.set(key, this.newSlot({
-          key,
-          file,
-          root: dir,
-          displayName,
-          origin: { kind: 'pack', name, version },
-          orderKey: `0:${pad(packIndex)}:${pad(hookIndex)}`,
-          hookSettings: pack.settings,
-          allowHosts: pack.manifest.allow_hosts,
-          manifestPoint: entry.hook,
-          enabled: this.fileEnabled(displayName, `${name}/${entry.file}`),
-        }));
-      }
+      pack = await readPack(state.dir, state.ref.settings ?? {}, state.ref.allowHosts ?? []);
     } catch (err) {
-      const e = err instanceof PackError ? err : new PackError('PACK_MANIFEST', dir, String(err));
-      this.log.error({ pack: ref.path, code: e.code }, e.message);
-      this.packErrors.push({
-        hook: ref.path,
-        point: null,
-        file: e.file,
-        source: 'pack',
-        order: null,
-        contentHash: null,
-        loadedAt: null,
-        state: 'failed',
-        lastError: { code: e.code, message: e.message, file: e.file, at: new Date().toISOString() },
-        staleOnDisk: false,
-        calls: 0,
-        failures: 0,
-        cancels: 0,
-        p50Ms: null,
-        p99Ms: null,
-        inFlight: 0,
-      });
+      const e = err instanceof PackError ? err : new PackError('PACK_MANIFEST', state.dir, String(err));
+      const kept = state.pack !== null ? ' (the previous version stays active)' : '';
+      this.log.error({ pack: state.ref.path, code: e.code }, `${e.message}${kept}`);
+      state.error = this.packErrorStatus(state, e);
+      return;
+    }
+    state.error = null;
+    state.pack = pack;
+    const { name, version } = pack.manifest;
+    if (pack.refusedHosts.length > 0) {
+      this.log.warn(
+        { pack: `${name}@${version}`, refused: pack.refusedHosts },
+        `pack ${name}@${version} asks for ${pack.refusedHosts.join(', ')} (manifest allow_hosts), not approved in hooks.packs[${state.index}].allow_hosts: refused`,
+      );
+    }
+    const keys = new Set<string>();
+    for (const [hookIndex, entry] of pack.manifest.hooks.entries()) {
+      const file = path.join(state.dir, entry.file);
+      if (!this.wanted(file)) continue;
+      const key = `pack${state.index}:${entry.file}`;
+      keys.add(key);
+      const displayName = `${name}@${version}/${entry.file}`;
+      const fields = {
+        file,
+        root: state.dir,
+        displayName,
+        origin: { kind: 'pack', name, version } as HookOrigin,
+        orderKey: `0:${pad(state.index)}:${pad(hookIndex)}`,
+        hookSettings: pack.settings,
+        allowHosts: pack.allowHosts,
+        manifestPoint: entry.hook,
+        enabled: this.fileEnabled(displayName, `${name}/${entry.file}`),
+      };
+      const slot = this.slots.get(key);
+      if (!slot) {
+        this.slots.set(key, this.newSlot({ key, ...fields }));
+        continue;
+      }
+      const loadedWith = JSON.stringify([slot.displayName, slot.hookSettings, slot.allowHosts, slot.manifestPoint, slot.enabled]);
+      Object.assign(slot, fields, { point: slot.point ?? entry.hook });
+      if (loadedWith !== JSON.stringify([fields.displayName, fields.hookSettings, fields.allowHosts, fields.manifestPoint, fields.enabled])) {
+        // Same file, new manifest or settings: load it again with them (the running version stays until then).
+        slot.activeTextHash = null;
+        slot.failedTextHash = null;
+      }
+    }
+    for (const slot of [...this.slots.values()]) {
+      if (slot.key.startsWith(`pack${state.index}:`) && !keys.has(slot.key)) this.drop(slot);
+    }
+  }
+
+  private packErrorStatus(state: PackState, e: PackError): HookStatus {
+    const lastError: HookErrorReport = { code: e.code, message: e.message, file: e.file, at: new Date().toISOString() };
+    if (e.line !== undefined) lastError.line = e.line;
+    if (e.column !== undefined) lastError.column = e.column;
+    return {
+      hook: state.ref.path,
+      point: null,
+      file: e.file,
+      source: 'pack',
+      order: null,
+      contentHash: null,
+      loadedAt: null,
+      state: 'failed',
+      lastError,
+      staleOnDisk: state.pack !== null,
+      calls: 0,
+      failures: 0,
+      cancels: 0,
+      p50Ms: null,
+      p99Ms: null,
+      inFlight: 0,
+    };
+  }
+
+  /** Debounced like a file: a manifest saved in a burst is read once, then its hooks reload. */
+  private schedulePack(state: PackState): void {
+    if (this.closed) return;
+    if (state.timer) clearTimeout(state.timer);
+    else this.begin();
+    state.timer = setTimeout(() => {
+      state.timer = null;
+      void this.readPackNow(state)
+        .then(() => {
+          for (const slot of this.slots.values()) if (slot.key.startsWith(`pack${state.index}:`)) this.schedule(slot);
+        })
+        .catch((err: unknown) => this.log.error({ pack: state.ref.path, err: String(err) }, 'unexpected pack reload failure'))
+        .finally(() => this.end());
+    }, this.opts.debounceMs ?? 100);
+  }
+
+  /** A slot whose file left the pack manifest: unloaded and forgotten. */
+  private drop(slot: Slot): void {
+    if (slot.timer) {
+      clearTimeout(slot.timer);
+      slot.timer = null;
+      this.end();
+    }
+    this.checker?.forget(slot.file);
+    slot.removed = true;
+    this.slots.delete(slot.key);
+    const previous = slot.active;
+    slot.active = null;
+    if (previous) {
+      this.swap();
+      previous.retire(this.opts.drainDeadlineMs ?? 30_000);
+      this.log.info({ hook: slot.displayName, generation: this.gen.id }, 'hook unloaded (no longer in its pack manifest)');
     }
   }
 
@@ -341,7 +452,8 @@ class Host implements HookHost {
     };
   }
 
-  private ensureLooseSlot(folder: string, name: string): Slot {
+  private ensureLooseSlot(folder: string, name: string): Slot | null {
+    if (!this.wanted(path.join(folder, name))) return null;
     const key = `file:${name}`;
     let slot = this.slots.get(key);
     if (!slot || slot.removed) {
@@ -352,7 +464,7 @@ class Host implements HookHost {
         displayName: name,
         origin: { kind: 'file' },
         orderKey: `1:${name}`,
-        hookSettings: {},
+        hookSettings: this.opts.fileSettings?.[name] ?? {},
         allowHosts: this.opts.allowHosts ?? [],
         manifestPoint: null,
         enabled: this.fileEnabled(name),
@@ -362,54 +474,64 @@ class Host implements HookHost {
     return slot;
   }
 
+  /** Watches a folder (the hooks folder or a pack) for .ts modules and, in a pack, its manifest. */
+  private async watchRoot(root: string, onEvent: (abs: string) => void, what: string): Promise<void> {
+    // Imported here: one-shot hosts (check, try, a replay) never watch and need not load it.
+    const { default: chokidar } = await import('chokidar');
+    const watcher = chokidar.watch(root, {
+      ignoreInitial: true,
+      atomic: true,
+      depth: 4,
+      // Directories (no .ts extension) must pass so helpers in subfolders are seen.
+      ignored: (p: string, stats?: { isDirectory(): boolean }) => {
+        if (p === root) return false;
+        const name = path.basename(p);
+        if (name.startsWith('.') || name === 'node_modules') return true;
+        if (stats?.isDirectory() ?? !path.extname(name)) return false;
+        return !isTsModuleName(name) && name !== PACK_MANIFEST;
+      },
+    });
+    watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
+    watcher.on('error', (err) => this.log.error({ err: String(err) }, `${what} watcher error`));
+    this.watchers.push(watcher);
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  }
+
   private async startWatching(): Promise<void> {
-    const watchFile = (slotFor: (abs: string) => Slot | null) => (abs: string) => {
-      const slot = slotFor(abs);
-      if (slot) this.schedule(slot);
-    };
     if (this.opts.folder !== null) {
       const folder = path.resolve(this.opts.folder);
-      const onEvent = watchFile((abs) => {
+      await this.watchRoot(folder, (abs) => {
         const name = path.basename(abs);
         // chokidar 4 may not apply `ignored` to later events: filter again here.
-        if (!isTsModuleName(name)) return null;
-        if (path.dirname(abs) === folder && isHookFileName(name)) return this.ensureLooseSlot(folder, name);
+        if (!isTsModuleName(name)) return;
+        if (path.dirname(abs) === folder && isHookFileName(name)) {
+          const slot = this.ensureLooseSlot(folder, name);
+          if (slot) this.schedule(slot);
+          return;
+        }
         this.helperChanged(folder);
-        return null;
-      });
-      const watcher = chokidar.watch(folder, {
-        ignoreInitial: true,
-        atomic: true,
-        depth: 4,
-        // Directories (no .ts extension) must pass so helpers in subfolders are seen.
-        ignored: (p: string, stats?: { isDirectory(): boolean }) => {
-          if (p === folder) return false;
-          const name = path.basename(p);
-          if (name.startsWith('.') || name === 'node_modules') return true;
-          if (stats?.isDirectory() ?? !path.extname(name)) return false;
-          return !isTsModuleName(name);
-        },
-      });
-      watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
-      watcher.on('error', (err) => this.log.error({ err: String(err) }, 'hooks folder watcher error'));
-      this.watchers.push(watcher);
-      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+      }, 'hooks folder');
     }
-    const packFiles = [...this.slots.values()].filter((s) => s.origin.kind === 'pack');
-    if (packFiles.length > 0) {
-      const byFile = new Map(packFiles.map((s) => [s.file, s]));
-      const onEvent = watchFile((abs) => byFile.get(abs) ?? null);
-      const watcher = chokidar.watch([...byFile.keys()], { ignoreInitial: true, atomic: true });
-      watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
-      watcher.on('error', (err) => this.log.error({ err: String(err) }, 'pack watcher error'));
-      this.watchers.push(watcher);
-      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    for (const state of this.packs) {
+      await this.watchRoot(state.dir, (abs) => {
+        if (abs === path.join(state.dir, PACK_MANIFEST)) return this.schedulePack(state);
+        if (!isTsModuleName(path.basename(abs))) return;
+        const slot = [...this.slots.values()].find((s) => s.file === abs && s.key.startsWith(`pack${state.index}:`));
+        if (slot) this.schedule(slot);
+        else this.helperChanged(state.dir);
+      }, 'pack');
     }
     // Anything that changed between the first scan and the watcher becoming ready is caught here; the
     // content hash makes this free for unchanged files.
     if (this.opts.folder !== null) {
       const folder = path.resolve(this.opts.folder);
-      for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName)) this.schedule(this.ensureLooseSlot(folder, name));
+      for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName)) {
+        const slot = this.ensureLooseSlot(folder, name);
+        if (slot) this.schedule(slot);
+      }
+    }
+    for (const state of this.packs) {
+      if ((await statKey(path.join(state.dir, PACK_MANIFEST))) !== state.seenStat) this.schedulePack(state);
     }
     for (const slot of this.slots.values()) this.schedule(slot);
     this.resyncTimer = setInterval(() => void this.resync(), RESYNC_INTERVAL_MS);
@@ -431,8 +553,13 @@ class Host implements HookHost {
     if (this.opts.folder !== null) {
       const folder = path.resolve(this.opts.folder);
       for (const name of (await readdir(folder).catch(() => [])).filter(isHookFileName)) {
-        if (!this.slots.has(`file:${name}`) && !this.closed) this.schedule(this.ensureLooseSlot(folder, name));
+        if (this.slots.has(`file:${name}`) || this.closed) continue;
+        const slot = this.ensureLooseSlot(folder, name);
+        if (slot) this.schedule(slot);
       }
+    }
+    for (const state of this.packs) {
+      if (!state.timer && (await statKey(path.join(state.dir, PACK_MANIFEST))) !== state.seenStat) this.schedulePack(state);
     }
   }
 
@@ -525,6 +652,13 @@ class Host implements HookHost {
     this.log.error({ hook: slot.displayName, code: err.code }, `${where}: ${err.message}${slot.active ? ' (previous version stays active)' : ''}`);
   }
 
+  /** How a file of a slot's root is named in errors: a pack's files with the pack's name@version prefix. */
+  private displayIn(slot: Slot, abs: string): string {
+    if (abs === slot.file) return slot.displayName;
+    const rel = path.relative(slot.root, abs).split(path.sep).join('/');
+    return slot.origin.kind === 'pack' ? `${slot.origin.name}@${slot.origin.version}/${rel}` : rel;
+  }
+
   /** The point a file claims before it is loaded: manifest, then defineHook('…') in the source, then its name. */
   private pointOf(slot: Slot, text: string): string {
     return slot.manifestPoint ?? declaredPointInSource(text) ?? pointFromFileName(slot.displayName);
@@ -554,45 +688,60 @@ class Host implements HookHost {
     if (textHash === slot.failedTextHash) return;
 
     const pointName = this.pointOf(slot, text);
+    // The status names the point the file is for even when it fails to load (the run report shows it).
+    if (slot.active === null) slot.point = isHookPointName(pointName) ? pointName : null;
     if (!isHookPointName(pointName)) {
       this.fail(slot, textHash, {
         code: FILE_ERROR_CODES.unknownPoint,
-        message: `'${pointName}' is not a hook point; name the file after one (e.g. need_registration.ts) or use defineHook('<point>', ...)`,
+        message: `${unknownPointMessage(pointName)}; name the file after one (e.g. need_registration.ts) or use defineHook('<point>', ...)`,
         line: 1,
         column: 1,
       });
       return;
     }
+    const budget = this.env.budgetMs(pointName);
+    // Compile and load start before the type check: the bundler and the sandbox process work on while
+    // this thread type-checks (cold, the check is most of a reload). Nothing is swapped in before the
+    // check has passed; a version that fails it is disposed without ever having been called.
+    const loading = this.compileAndLoad(slot, budget);
     if (this.checker) {
-      const diags = this.checker.check(slot.file, text, pointName, slot.displayName);
-      if (diags.length > 0) {
-        const first = diags[0];
+      const checkStarted = performance.now();
+      const diags = this.checker.check(slot.file, text, pointName, { root: slot.root, display: (abs) => this.displayIn(slot, abs) });
+      this.opts.onTypecheck?.(slot.file, performance.now() - checkStarted);
+      const first = diags[0];
+      if (first) {
+        const more = diags.slice(1);
         this.fail(slot, textHash, {
-          code: FILE_ERROR_CODES.typecheck,
-          message: diags.map(formatDiagnostic).join('\n'),
-          ...(first ? { file: first.file, line: first.line, column: first.column } : {}),
+          code: failureCode(diags),
+          message: diagnosticText(first) + (more.length > 0 ? `\n${more.map(formatDiagnostic).join('\n')}` : ''),
+          file: first.file,
+          line: first.line,
+          column: first.column,
+          diagnostics: diags.map((d) => ({ file: d.file, line: d.line, column: d.column, code: d.hookCode, message: diagnosticText(d) })),
         });
+        const unwanted = await loading;
+        if (unwanted.ok) await unwanted.loaded.dispose();
         return;
       }
     }
-    const budget = this.env.budgetMs(pointName);
-    let loaded;
+    const result = await loading;
+    if (!result.ok) {
+      const e = toHookError(result.error, 'HOOK_LOAD');
+      const report: Omit<HookErrorReport, 'at' | 'file'> = { code: e.code, message: e.message };
+      if (e.line !== undefined) report.line = e.line;
+      if (e.column !== undefined) report.column = e.column;
+      this.fail(slot, textHash, report);
+      return;
+    }
+    const { compiled, loaded } = result;
     try {
-      const compiled = await this.engine.compile({ file: slot.file, root: slot.root, displayName: slot.displayName });
-      loaded = await this.engine.load(compiled, {
-        limits: limitsFrom(this.sandbox, budget),
-        hookSettings: slot.hookSettings,
-        http: httpPolicyFrom(this.sandbox, slot.allowHosts),
-        breaker: breakerFrom(this.sandbox),
-        logger: this.log.child({ hook: slot.displayName }),
-      });
       const declared = loaded.declaredHook;
       const point = declared ?? pointName;
       if (!isHookPointName(point) || (slot.manifestPoint !== null && point !== slot.manifestPoint)) {
         await loaded.dispose();
         this.fail(slot, textHash, {
           code: FILE_ERROR_CODES.unknownPoint,
-          message: slot.manifestPoint !== null ? `declares '${point}' but the pack manifest lists it for '${slot.manifestPoint}'` : `'${point}' is not a hook point`,
+          message: slot.manifestPoint !== null ? `declares '${point}' but the pack manifest lists it for '${slot.manifestPoint}'` : unknownPointMessage(point),
           line: 1,
           column: 1,
         });
@@ -612,6 +761,7 @@ class Host implements HookHost {
       };
       const next = new ActiveHook(identity, compiled.contentHash, loaded, (e) =>
         this.log.warn({ hook: slot.displayName, err: String(e) }, 'dispose failed'),
+        breakerFrom(this.sandbox),
       );
       const previous = slot.active;
       slot.active = next;
@@ -628,6 +778,23 @@ class Host implements HookHost {
       if (e.line !== undefined) report.line = e.line;
       if (e.column !== undefined) report.column = e.column;
       this.fail(slot, textHash, report);
+    }
+  }
+
+  /** Compiles and loads a slot's file with its settings; never rejects (a failure is the result). */
+  private async compileAndLoad(slot: Slot, budget: number): Promise<{ ok: true; compiled: CompiledHookLike; loaded: LoadedHookLike } | { ok: false; error: unknown }> {
+    try {
+      const compiled = await this.engine.compile({ file: slot.file, root: slot.root, displayName: slot.displayName });
+      const loaded = await this.engine.load(compiled, {
+        limits: limitsFrom(this.sandbox, budget),
+        hookSettings: slot.hookSettings,
+        http: httpPolicyFrom(this.sandbox, slot.allowHosts),
+        breaker: breakerFrom(this.sandbox),
+        logger: this.log.child({ hook: slot.displayName }),
+      });
+      return { ok: true, compiled, loaded };
+    } catch (error) {
+      return { ok: false, error };
     }
   }
 
@@ -692,13 +859,13 @@ class Host implements HookHost {
   }
 
   status(): HookStatus[] {
-    const out: HookStatus[] = [...this.packErrors];
+    const out: HookStatus[] = this.packs.flatMap((p) => (p.error ? [p.error] : []));
     const slots = [...this.slots.values()].sort((a, b) => (a.orderKey < b.orderKey ? -1 : 1));
     for (const slot of slots) {
       const hook = slot.active;
       let state: HookState;
       if (!slot.enabled) state = 'disabled';
-      else if (hook) state = hook.loaded.health.state === 'cooling_down' ? 'cooling_down' : 'active';
+      else if (hook) state = hook.coolingDown ? 'cooling_down' : 'active';
       else if (slot.lastError) state = 'failed';
       else state = 'loading';
       const list = hook ? this.gen.byPoint.get(hook.id.point) : undefined;

@@ -82,6 +82,9 @@ type HookRun =
   | { kind: 'failed'; error: HookRunError; durationMs: number }
   | { kind: 'skipped'; reason: 'cooling_down'; durationMs: 0 };
 
+/** Failures the host finds in a result the sandbox returned (the sandbox's breaker counted them as successes). */
+const HOST_JUDGED: ReadonlySet<string> = new Set(['HOOK_BAD_RESULT', 'HOOK_PATH_REFUSED']);
+
 /** Extra grace on top of the hook's budget before the host stops waiting for the sandbox's own timeout. */
 const HOST_GRACE_MS = 1000;
 
@@ -130,7 +133,7 @@ function forwardLogs(logs: readonly unknown[], hook: ActiveHook, ctx: RunContext
 export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContext, env: RunEnv): Promise<HookRun> {
   const point = hook.id.point;
   const spec = getHookPoint(point);
-  if (hook.loaded.health.state === 'cooling_down') return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
+  if (hook.coolingDown) return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
   const fail = (code: string, message: string, extra: { line?: number; column?: number } = {}): HookRunError => ({
     code,
     message,
@@ -179,6 +182,14 @@ export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContex
     run = { kind: 'failed', error: fail(e.code, e.message), durationMs: round(performance.now() - started) };
   }
   hook.stats.record(run.durationMs, run.kind === 'failed' ? 'failed' : run.kind === 'cancelled' ? 'cancelled' : 'ok');
+  if (run.kind === 'failed' && HOST_JUDGED.has(run.error.code)) {
+    if (hook.resultBreaker.failure()) {
+      env.logger.warn({ hook: hook.id.displayName, point, code: run.error.code, until: new Date(hook.resultBreaker.blockedUntil() ?? 0).toISOString() },
+        `hook cooling down: its results were refused ${hook.resultBreaker.health.consecutiveFailures} times in a row`);
+    }
+  } else if (run.kind === 'ok' || run.kind === 'cancelled') {
+    hook.resultBreaker.success();
+  }
   if (run.kind === 'failed') {
     env.logger.warn({ hook: hook.id.displayName, point, callId: ctx.callId, code: run.error.code }, `hook failed: ${run.error.message}`);
   }

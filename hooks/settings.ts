@@ -14,9 +14,10 @@ export type { HooksSettings };
 
 export const DEFAULT_HOOKS_SETTINGS: HooksSettings = {
   enabled: true,
-  folder: 'examples/hooks',
+  folder: '',
   points: {},
   files: {},
+  file_settings: {},
   packs: [],
   budgets: {},
   recordings_root: '/var/spool/asterisk/monitor',
@@ -39,12 +40,14 @@ export function hostOptionsFromSettings(
   const h: HooksSettings = { ...DEFAULT_HOOKS_SETTINGS, ...(hooks ?? {}) };
   const s: SandboxSettings = { ...DEFAULT_SANDBOX_SETTINGS, ...(sandbox ?? {}) };
   // A pack's settings came out of the JSON settings file (validated against its manifest when it loads).
-  const packs: PackRef[] = h.packs.map((p) => ({ path: p.path, enabled: p.enabled, settings: p.settings as JsonValue }));
+  const packs: PackRef[] = h.packs.map((p) => ({ path: p.path, enabled: p.enabled, settings: p.settings as JsonValue, allowHosts: p.allow_hosts }));
   const options: HookHostOptions = {
-    folder: h.folder,
+    // '' = no loose hook files (the settings loader resolved every other value to an absolute path).
+    folder: h.folder === '' ? null : h.folder,
     enabled: h.enabled,
     points: h.points,
     files: h.files,
+    fileSettings: h.file_settings as Record<string, JsonValue>,
     packs,
     budgets: h.budgets,
     recordingsRoot: h.recordings_root,

@@ -13,7 +13,9 @@ const inputValidators = new Map<string, ValidateFunction>();
 
 function getAjv(): Ajv {
   if (ajv) return ajv;
-  const instance = new Ajv({ allErrors: false, strict: false, allowUnionTypes: true });
+  // validateSchema off for the contract's and the catalogue's own schemas (meta-checked once by
+  // test/settings/schema-meta.test.ts, not on every start); a pack's settings_schema below is checked.
+  const instance = new Ajv({ allErrors: false, strict: false, allowUnionTypes: true, validateSchema: false });
   // Registered under the id the catalogue's `$ref`s use; the meta-schema pointer is dropped so one Ajv
   // instance compiles it whatever draft it names.
   const { $schema: _drop, ...schema } = callFullSchema();
@@ -51,10 +53,36 @@ export function checkInput(point: HookPointName, value: unknown): string | null 
   return v(value) ? null : describeErrors(v);
 }
 
-/** Validates arbitrary data against an arbitrary schema (packs' settings), applying the schema's defaults. */
-export function checkWithDefaults(schema: JsonSchema, value: unknown): string | null {
+/** One problem of a value against a schema: where (JSON pointer into the value) and what. */
+export interface SchemaProblem {
+  pointer: string;
+  message: string;
+}
+
+/**
+ * Validates arbitrary data against an arbitrary schema (packs' settings), applying the schema's defaults
+ * to `value` in place. Returns every problem (empty = valid); an invalid schema is one problem at ''.
+ */
+export function schemaProblems(schema: JsonSchema, value: unknown): SchemaProblem[] {
   const instance = new Ajv({ allErrors: true, strict: false, useDefaults: true, allowUnionTypes: true });
   const { $schema: _ignored, ...rest } = schema;
-  const v = instance.compile(rest);
-  return v(value) ? null : describeErrors(v);
+  let v: ValidateFunction;
+  try {
+    v = instance.compile(rest);
+  } catch (error) {
+    return [{ pointer: '', message: `the settings_schema itself is invalid: ${error instanceof Error ? error.message : String(error)}` }];
+  }
+  if (v(value)) return [];
+  return (v.errors ?? []).map((e) => {
+    const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
+    return missing !== undefined
+      ? { pointer: `${e.instancePath}/${missing}`, message: 'is required' }
+      : { pointer: e.instancePath, message: (e.message ?? 'is invalid').replace(/must NOT/g, 'must not') };
+  });
+}
+
+/** Validates arbitrary data against an arbitrary schema, applying the schema's defaults; null when valid. */
+export function checkWithDefaults(schema: JsonSchema, value: unknown): string | null {
+  const problems = schemaProblems(schema, value);
+  return problems.length === 0 ? null : problems.slice(0, 3).map((p) => `${p.pointer === '' ? '(root)' : p.pointer} ${p.message}`).join('; ');
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { build, type Loader, type Message, type Plugin } from 'esbuild';
+import type { Loader, Message, Plugin } from 'esbuild';
 import { HookError, type HookErrorCode } from './errors.js';
 import { CALLHOOK_MODULE_SOURCE, ENTRY_GLOBAL } from './guest-runtime.js';
 
@@ -94,6 +94,8 @@ export async function compileHook(source: HookSource): Promise<CompiledHook> {
     throw new HookError({ code: 'HOOK_COMPILE', message: 'the hook file is not inside its root folder', hook: '', file: source.displayName });
   }
   const inputs = new Map<string, string>();
+  // Imported on first compile: the sandbox process only maps positions through this module, never builds.
+  const { build } = await import('esbuild');
   let result;
   try {
     result = await build({

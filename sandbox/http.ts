@@ -4,9 +4,12 @@
 // as soon as it passes the size cap, so a hostile server cannot make the connector buffer a gigabyte.
 import http from 'node:http';
 import https from 'node:https';
+import { hostAllowed, linkLocalGuardedLookup } from './allow-hosts.js';
+
+export { hostAllowed };
 
 export interface HookHttpPolicy {
-  /** Exact host names ("crm.example.com", any port) or host:port ("127.0.0.1:8080"). */
+  /** host:port entries ("crm.example.com:443", "127.0.0.1:8080"); a bare host is its scheme's default port (allow-hosts.ts). */
   allowHosts: string[];
   timeoutMs: number;
   maxResponseBytes: number;
@@ -46,17 +49,6 @@ function parseRequest(json: string): GuestRequest | string {
   };
 }
 
-/** True when the URL's host (or host:port) is on the allow list. */
-export function hostAllowed(url: URL, allowHosts: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  return allowHosts.some((entry) => {
-    const e = entry.toLowerCase().trim();
-    if (e === host) return true;
-    return e === `${host}:${port}` || e === `[${host}]:${port}`;
-  });
-}
-
 const refuse = (message: string): HttpEnvelope => ({ ok: false, code: 'HOOK_HTTP_REFUSED', message });
 const fail = (message: string): HttpEnvelope => ({ ok: false, code: 'HOOK_HTTP_FAILED', message });
 
@@ -93,7 +85,7 @@ function send(url: URL, req: GuestRequest, timeoutMs: number, maxBytes: number):
     const body = req.body !== undefined ? Buffer.from(req.body, 'utf8') : undefined;
     const headers: Record<string, string> = { ...req.headers, ...(body ? { 'content-length': String(body.length) } : {}) };
     const lib = url.protocol === 'https:' ? https : http;
-    const clientReq = lib.request(url, { method: req.method, headers, agent: false }, (res) => {
+    const clientReq = lib.request(url, { method: req.method, headers, agent: false, lookup: linkLocalGuardedLookup }, (res) => {
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
         res.destroy();
@@ -125,7 +117,8 @@ function send(url: URL, req: GuestRequest, timeoutMs: number, maxBytes: number):
       clientReq.destroy();
       finish(fail(`http: no complete response within ${timeoutMs} ms`));
     }, timeoutMs);
-    clientReq.on('error', (error: NodeJS.ErrnoException) => finish(fail(`http: ${error.code ?? 'request failed'} for ${url.host}`)));
+    clientReq.on('error', (error: NodeJS.ErrnoException) =>
+      finish(error.code === 'ELINKLOCAL' ? refuse(`http: ${error.message}`) : fail(`http: ${error.code ?? 'request failed'} for ${url.host}`)));
     clientReq.end(body);
   });
 }

@@ -1,9 +1,18 @@
 // Maps guest stack frames (positions in the esbuild bundle) back to the customer's TypeScript.
 // Only frames of the hook's own script are kept; runtime and host frames are dropped, so a customer never
 // sees a host path or the sandbox's internals.
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { SourceMapConsumer } from 'source-map-js';
+import type { SourceMapConsumer } from 'source-map-js';
 import { displayNameFor, type CompiledHook } from './compile.js';
+
+// Required on the first error to map: loading it costs the sandbox process's start ~70 ms, and most
+// processes never map a frame.
+let consumerClass: typeof SourceMapConsumer | null = null;
+function sourceMapConsumer(): typeof SourceMapConsumer {
+  consumerClass ??= (createRequire(import.meta.url)('source-map-js') as typeof import('source-map-js')).SourceMapConsumer;
+  return consumerClass;
+}
 
 export interface MappedPosition {
   file: string;
@@ -30,7 +39,8 @@ export class StackMapper {
 
   /** Built on first use only: most hooks never fail, and parsing a map costs more than the whole call. */
   #map(): SourceMapConsumer {
-    this.#consumer ??= new SourceMapConsumer(JSON.parse(this.#compiled.sourceMap) as ConstructorParameters<typeof SourceMapConsumer>[0]);
+    const Consumer = sourceMapConsumer();
+    this.#consumer ??= new Consumer(JSON.parse(this.#compiled.sourceMap) as ConstructorParameters<typeof SourceMapConsumer>[0]);
     return this.#consumer;
   }
 

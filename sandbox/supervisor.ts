@@ -3,18 +3,18 @@
 // them at arm's length: when the child dies (or stops answering), in-flight calls fail with HOOK_CRASHED,
 // the child is restarted and every hook it held is loaded again.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+// The child starts the way the CLI does: a cached bundle of our sources, else the TypeScript loader.
+import { nodeArgsFor } from '../bin/reexec.js';
 import { CircuitBreaker, DEFAULT_BREAKER, type HookHealth } from './breaker.js';
 import type { CompiledHook } from './compile.js';
 import { HookError } from './errors.js';
 import type { ErrorJson, FromChild, ToChild } from './protocol.js';
 import type { HookLogEntry, InvokeContext, InvokeOutcome, JsonValue, LoadOptions, LoadedHook } from './types.js';
 
-const require = createRequire(import.meta.url);
 const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
 /** How long past a call's own wall deadline the supervisor waits before it declares the child hung. */
 const WATCHDOG_GRACE_MS = 2000;
@@ -56,7 +56,7 @@ export class ProcessSupervisor {
   }
 
   #spawn(): ChildProcess {
-    const child = spawn(process.execPath, ['--no-node-snapshot', '--import', require.resolve('tsx'), CHILD_ENTRY], {
+    const child = spawn(process.execPath, nodeArgsFor(CHILD_ENTRY), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced',
     });
     child.on('message', (raw: unknown) => {

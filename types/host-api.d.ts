@@ -19,7 +19,7 @@ export interface HookLog {
 }
 
 export interface HookHttpRequest {
-  /** http: or https: URL whose host (or host:port) is on the hook's allow list. */
+  /** http: or https: URL whose host:port is on the hook's allow list. */
   url: string;
   /** Default GET. One of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS. */
   method?: string;
@@ -59,5 +59,5 @@ export interface HookHttp {
 
 export declare const log: HookLog;
 export declare const http: HookHttp;
-/** This hook's own settings from the connector's settings file (deep-frozen; writing to it throws). */
+/** This hook's own settings from the connector's settings file: hooks.file_settings["<file>"] for a loose file, the pack's settings for a pack's hook (deep-frozen; writing to it throws). */
 export declare const settings: { readonly [key: string]: HookJson };

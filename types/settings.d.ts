@@ -353,9 +353,9 @@ export interface HooksSettings {
    */
   enabled: boolean;
   /**
-   * Folder of loose hook files (*.ts), relative to the settings file's folder or absolute. Each file implements one hook point (named after it, or declared with defineHook). The default is the demo's hooks (examples/hooks in the callhook installation).
+   * Folder of loose hook files (*.ts), relative to the settings file's folder or absolute. Each file implements one hook point (named after it, or declared with defineHook). Empty (the default) = no loose hook files: every point without a pack hook uses its default. Only the demo (callhook run without a settings file) uses the example hooks (examples/hooks in the callhook installation).
    *
-   * @default "examples/hooks"
+   * @default ""
    */
   folder: string;
   /**
@@ -367,12 +367,22 @@ export interface HooksSettings {
     [k: string]: boolean;
   };
   /**
-   * Per file on/off by display name: loose files by file name ("blacklist.ts"), pack files as "<pack>/<file>". Absent = on.
+   * Per file on/off by display name: loose files by file name ("blacklist.ts"), pack files as "<pack>/<file>". Absent = on. A name that is no hook file of the folder or of a pack is an error (with a suggestion).
    *
    * @default {}
    */
   files: {
     [k: string]: boolean;
+  };
+  /**
+   * Settings of loose hook files, by file name ("post_registration.ts": {"webhook_url": "https://..."}): what the hook reads as `settings` (read-only). A file without an entry gets {}. A name that is no hook file of the folder is an error. For settings with a schema and defaults, make the hooks a pack (settings_schema).
+   *
+   * @default {}
+   */
+  file_settings: {
+    [k: string]: {
+      [k: string]: unknown;
+    };
   };
   /**
    * Hook packs (folders with callhook.pack.json), loaded in this order before loose files.
@@ -389,13 +399,19 @@ export interface HooksSettings {
      */
     enabled: boolean;
     /**
-     * The pack's own settings, validated against the settings_schema of its manifest.
+     * The pack's own settings, validated against the settings_schema of its manifest (defaults applied) when the settings are loaded and whenever the pack is reloaded.
      *
      * @default {}
      */
     settings: {
       [k: string]: unknown;
     };
+    /**
+     * What this pack's hooks may reach through http, approved by you: host:port entries (crm.example.com:443, 10.0.0.5:8080, [fd00::1]:443). The pack's manifest may narrow this list (its allow_hosts), never widen it; an entry the manifest asks for that is not here is refused and reported.
+     *
+     * @default []
+     */
+    allow_hosts: string[];
   }[];
   /**
    * Per hook point time budget overrides in milliseconds. A point's budget (this value, else the catalogue's default in docs/hooks.md) is the wall-clock deadline of one invocation at that point, awaited http included. The CPU time of the synchronous part is further capped by sandbox.cpu_ms_per_call: the effective CPU budget is the smaller of the two.
@@ -436,7 +452,7 @@ export interface HooksSettings {
    */
   drain_deadline_ms: number;
   /**
-   * Hosts loose hook files may call through the host HTTP API (packs declare their own in the manifest).
+   * What loose hook files may reach through http: host:port entries (crm.example.com:443, 10.0.0.5:8080, [fd00::1]:443). A name that resolves to a link-local address (169.254.0.0/16, fe80::/10, the cloud metadata service) is refused unless that address (or the metadata service's own name) is listed. Packs get their own list (hooks.packs[i].allow_hosts).
    *
    * @default []
    */
@@ -498,7 +514,7 @@ export interface NumbersSettings {
   }[];
 }
 /**
- * Limits and isolation of the isolated-vm sandbox every customer hook runs in: this section is the only place for them. Per-point wall-clock time budgets are the hooks section's (hooks.budgets); http allow lists are per hook file or pack (hooks.allow_hosts, pack manifests); here are the limits every hook gets.
+ * Limits and isolation of the isolated-vm sandbox every customer hook runs in: this section is the only place for them. Per-point wall-clock time budgets are the hooks section's (hooks.budgets); http allow lists are per hook file or pack (hooks.allow_hosts, hooks.packs[i].allow_hosts); here are the limits every hook gets.
  */
 export interface SandboxSettings {
   /**

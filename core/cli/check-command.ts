@@ -1,32 +1,57 @@
-// `callhook check [dir]`: type-checks every hook in a hooks folder (or pack) against the call_full and
-// hook types; prints `file:line:col: message` lines and exits 1 when any hook has errors.
+// `callhook check [dir] [--settings settings.json]`: loads every hook of a folder or pack (or, with only
+// --settings, every hook the settings name) through the hook host, as the connector does, without calling
+// any; prints `file:line:col: CODE message` per problem and exits 1 when any hook would not load.
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkFolder } from '../../hooks/check.js';
-import { formatDiagnostic } from '../../hooks/typecheck.js';
+import { checkHooks, formatProblem } from '../../hooks/check.js';
+import type { JsonValue } from '../../hooks/engine.js';
+import { PACK_MANIFEST } from '../../hooks/packs.js';
+import { hostOptionsFromSettings } from '../../hooks/settings.js';
+import { SettingsError, type Settings } from '../settings/index.js';
+import { commands } from './commands.js';
+import { hooksFolder, loadHookSettings } from './hook-settings.js';
 
-const USAGE = 'usage: callhook check [dir]   (default dir: examples/hooks)\n';
+const USAGE = `usage: ${commands.check?.usage ?? 'callhook check'}`;
+
+function fail(message: string, code = 2): number {
+  process.stderr.write(`callhook check: ${message}\n`);
+  return code;
+}
 
 export async function run(argv: string[]): Promise<number> {
-  let positionals: string[];
+  let parsed;
   try {
-    ({ positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} }));
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { settings: { type: 'string' } } });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 2;
+    return fail(`${(err as Error).message}\n${USAGE}`);
   }
-  if (positionals.length > 1) {
-    process.stderr.write(USAGE);
-    return 2;
+  if (parsed.positionals.length > 1) return fail(`one folder at a time\n${USAGE}`);
+  const settingsFile = parsed.values.settings;
+  let settings: Settings;
+  try {
+    settings = await loadHookSettings(settingsFile);
+  } catch (error) {
+    if (error instanceof SettingsError) return fail(`\n${error.message}`, 1);
+    throw error;
   }
-  const dir = positionals[0] ?? 'examples/hooks';
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    process.stderr.write(`callhook check: '${dir}' is not a folder\n`);
-    return 2;
+  const dirArg = parsed.positionals[0];
+  const folder = hooksFolder(dirArg, settingsFile, settings);
+  // Loading decides nothing about isolation: hooks are loaded in this process, which is quicker.
+  const base = hostOptionsFromSettings(settings.hooks, { ...settings.sandbox, isolation: 'inline' }, { watch: false });
+  let options = base;
+  if (dirArg !== undefined || settingsFile === undefined) {
+    if (folder === null || !existsSync(folder) || !statSync(folder).isDirectory()) {
+      return fail(dirArg !== undefined ? `'${dirArg}' is not a folder` : 'there is no ./hooks folder here: name one (callhook check <dir>) or give --settings');
+    }
+    const isPack = existsSync(path.join(folder, PACK_MANIFEST));
+    const ref = settings.hooks.packs.find((p) => path.resolve(p.path) === folder);
+    options = isPack
+      ? { ...base, folder: null, packs: [{ path: folder, settings: (ref?.settings ?? {}) as JsonValue, allowHosts: ref?.allow_hosts ?? [] }] }
+      : { ...base, folder, packs: [] };
   }
-  const result = checkFolder(dir);
-  for (const d of result.diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');
-  const bad = new Set(result.diagnostics.map((d) => d.file)).size;
-  process.stderr.write(`${result.files.length} hook file(s) checked, ${bad} with errors\n`);
-  return result.diagnostics.length > 0 ? 1 : 0;
+  const result = await checkHooks(options);
+  for (const p of result.problems) process.stdout.write(`${formatProblem(p)}\n`);
+  process.stderr.write(`${result.files} hook file(s) checked, ${result.failed} with errors\n`);
+  return result.problems.length > 0 ? 1 : 0;
 }

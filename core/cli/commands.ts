@@ -1,5 +1,8 @@
 // The table of `callhook` subcommands. Each command lives in its own module and is imported lazily,
 // so `callhook --help` stays fast and a broken optional part cannot stop the others from running.
+import { CALL_STAGES, EXTRA_STAGES } from '../../hooks/catalogue.js';
+import { HOOKS_FOLDER_RULE } from './folder-rule.js';
+
 export interface CommandModule {
   /** Runs the command with its own arguments (everything after the command name); returns the exit code. */
   run(argv: string[]): Promise<number>;
@@ -8,43 +11,95 @@ export interface CommandModule {
 export interface CommandEntry {
   summary: string;
   usage: string;
+  /** `callhook <command> --help`: what it does step by step, the options with their defaults, an example. */
+  help: string;
   load(): Promise<CommandModule>;
 }
+
+const STAGES = `stages: ${[...CALL_STAGES, ...EXTRA_STAGES].join(', ')} (each hook point runs at some of them; docs/hooks.md)`;
 
 export const commands: Record<string, CommandEntry> = {
   run: {
     summary: 'run the connector: CEL → calls → hooks at every stage; prints each call with every hook decision (until the CRM pipeline exists, nothing is sent to a CRM)',
     usage: 'callhook run [--settings file.json] [--json]',
+    help: `Reads CEL (the settings' cel.source), assembles calls, runs the hooks at every stage, prints each call.
+Before the first row: the settings are validated, and what the hooks section names on disk (folder, packs and
+their settings, file names) is checked; any problem stops the run, naming the settings file and key.
+  --settings FILE  the settings file (default: none = the demo: bundled CEL sample + example hooks)
+  --json           one JSON line per call (call_full, every stage's decisions and traces) instead of text
+${HOOKS_FOLDER_RULE}
+example: callhook run --settings /etc/callhook/settings.json`,
     load: () => import('./run-command.js'),
   },
   init: {
     summary: 'scaffold a hooks folder (tsconfig + typed starter hook) for editor autocompletion',
-    usage: 'callhook init [dir]',
+    usage: 'callhook init [dir] [--settings settings.json]',
+    help: `Creates the folder with a tsconfig.json (the types callhook checks hooks with) and a starter
+need_registration.ts; keeps files that exist.
+  --settings FILE  scaffold the hooks.folder this settings file names (when no dir is given)
+${HOOKS_FOLDER_RULE}
+example: callhook init hooks && callhook check hooks`,
     load: () => import('./init-command.js'),
   },
   check: {
-    summary: 'type-check every hook in a folder; prints file:line:col: message, exits 1 on errors',
-    usage: 'callhook check [dir]',
+    summary: 'load every hook of a folder or pack as the connector does (type check, compile, load; nothing called); prints file:line:col: CODE message, exits 1 on errors',
+    usage: 'callhook check [dir] [--settings settings.json]',
+    help: `Each hook goes through the connector's own loading: type check of the hook and every helper it
+imports from its folder or pack, compile, load into the sandbox; a pack's manifest and settings are checked.
+Nothing is called. Exit 0: every hook loads; 1: problems (one line each); 2: bad usage.
+  dir              a hooks folder or a pack folder (one with callhook.pack.json)
+  --settings FILE  take file settings, packs' settings and sandbox limits from this file; without dir: check
+                   every hook it names (hooks.folder and hooks.packs)
+${HOOKS_FOLDER_RULE}
+example: callhook check hooks --settings settings.json`,
     load: () => import('./check-command.js'),
   },
   replay: {
     summary: 'assemble a recorded CEL file (JSONL/CSV) into calls: a table, or --out calls.jsonl with call_full per call',
     usage: 'callhook replay <file> [--settings settings.json] [--out calls.jsonl] [--stages]',
+    help: `Assembles CEL rows into calls with the settings' calls and numbers sections.
+  --settings FILE  the settings file (default: the demo defaults)
+  --out FILE       write one {"linkedid", "call_full"} line per finished call (what callhook try --call takes)
+  --stages         also every stage event, in order (with --out: {"stage", "linkedid", "call_full"} lines)
+example: callhook replay examples/cel/demo.jsonl --out calls.jsonl --stages`,
     load: () => import('./replay-command.js'),
   },
   settings: {
-    summary: 'validate a settings file and print the effective settings (defaults filled in, secrets masked)',
+    summary: 'validate a settings file and what it names on disk (hooks folder, packs, file names); print the effective settings (defaults filled in, secrets masked)',
     usage: 'callhook settings [--settings settings.json]',
+    help: `Prints the effective settings as JSON (secrets masked), or every problem as <file>: <pointer>: <message>.
+  --settings FILE  the settings file (default: none = the demo defaults)
+example: callhook settings --settings settings.json`,
     load: () => import('./settings-command.js'),
   },
   try: {
-    summary: 'run one hook file in the sandbox and print its result, logs and timing (or the mapped error)',
-    usage: 'callhook try <hook.ts> (--input <input.json> | --call <call_full.json> [--stage STAGE]) [--hook NAME] [--root DIR] [--allow-host HOST]... [--settings-json JSON] [--json]',
+    summary: 'run one hook file once as the connector would (same settings, type check, compile, isolation) on an input or a call; prints its result, what it means at its point, its logs and timing',
+    usage: 'callhook try <hook.ts> (--input <input.json> | --call <call.json|calls.jsonl> [--linkedid ID] [--stage STAGE]) [--settings settings.json] [--settings-json JSON] [--allow-host HOST:PORT]... [--inline] [--no-typecheck] [--json]',
+    help: `Loads the file with the hook host as the connector does: its settings (a pack's hook: the pack's manifest and
+settings with its defaults; a loose file of hooks.folder: hooks.file_settings), its http allow list, its point's
+time budget, the type check, the compile, and the settings' isolation (default: a supervised child process).
+Then runs it once and says what its decision means at that point. Exit 0: the hook answered; 1: it failed to
+load or run (the connector would apply the point's default); 2: bad usage or a bad input.
+  --input FILE        the point's input as JSON (validated against the point's input schema, docs/hooks.md)
+  --call FILE         a call: a call_full JSON file, or JSON Lines from \`callhook replay <cel> --out calls.jsonl\`
+  --linkedid ID       which call of a JSON Lines file (default: the first)
+  --stage STAGE       the stage the hook runs at (default: the point's first stage)
+  --settings FILE     the settings file whose packs, file settings, allow lists and limits apply (default: the demo's)
+  --settings-json J   the hook's (or its pack's) settings as JSON instead of the settings file's
+  --allow-host H:P    also allow http to H:P for this run (said on every run)
+  --inline            run the hook in this process instead of the child process (said on every run)
+  --no-typecheck      skip the type check (said on every run; the connector never skips it)
+  --json              one JSON document: input, output, decision, error, logs, timings
+${STAGES}
+The file's settings are those of where it sits: a pack of hooks.packs, or the hooks folder, of --settings.
+${HOOKS_FOLDER_RULE}
+example: callhook replay examples/cel/demo.jsonl --out calls.jsonl && callhook try hooks/need_registration.ts --call calls.jsonl --stage conversation_requested`,
     load: () => import('./try-command.js'),
   },
   version: {
     summary: 'print the version',
     usage: 'callhook version',
+    help: 'Prints the callhook version and the node version.\nexample: callhook version',
     load: () => import('./version-command.js'),
   },
 };

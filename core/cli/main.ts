@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`usage: ${entry.usage}\n${entry.summary}\n`);
+    process.stdout.write(`usage: ${entry.usage}\n${entry.summary}\n\n${entry.help}\n`);
     return 0;
   }
   const command = await entry.load();

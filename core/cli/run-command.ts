@@ -5,13 +5,24 @@
 // ends with what its CRM received. A `mariadb` CEL source runs live until Ctrl-C / SIGTERM.
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
-import { loadSettings, SettingsError, type Settings } from '../settings/index.js';
+import { SettingsError, type Settings } from '../settings/index.js';
 import { NumberSettingsError } from '../numbers/index.js';
 import { runConnector } from '../run/connector.js';
 import { renderCallReport, renderHooksHeader } from '../run/report.js';
 import { packageVersion } from './version-command.js';
+import { loadHookSettings } from './hook-settings.js';
 
 const USAGE = 'usage: callhook run [--settings settings.json] [--json]';
+
+/** Where the hooks come from, said plainly: a settings file without hooks.folder runs no loose hooks. */
+function hooksBanner(settings: Settings, settingsFile: string | undefined): string {
+  const packs = settings.hooks.packs.filter((p) => p.enabled).length;
+  const withPacks = packs > 0 ? ` + ${packs} pack${packs === 1 ? '' : 's'}` : '';
+  if (!settings.hooks.enabled) return 'hooks: OFF (hooks.enabled is false: every point uses its default)';
+  if (settings.hooks.folder !== '') return `hooks ${settings.hooks.folder}${withPacks}`;
+  const where = `hooks.folder is not set in ${settingsFile ?? 'the settings'}`;
+  return packs > 0 ? `hooks: no loose hook files (${where})${withPacks}` : `hooks: none (${where}: every point uses its default)`;
+}
 
 export async function run(argv: string[]): Promise<number> {
   let args;
@@ -28,7 +39,8 @@ export async function run(argv: string[]): Promise<number> {
   const settingsFile = args.values.settings;
   let settings: Settings;
   try {
-    settings = await loadSettings(settingsFile !== undefined ? { file: settingsFile } : {});
+    // Broken packs, a missing hooks folder or a misspelt file name stop the run here, naming the key.
+    settings = await loadHookSettings(settingsFile);
   } catch (error) {
     if (error instanceof SettingsError) {
       process.stderr.write(`${error.message}\n`);
@@ -45,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const cel = settings.cel.source === 'replay' ? `replay ${settings.cel.replay.path}` : `mariadb ${settings.cel.mariadb.host}:${settings.cel.mariadb.port}/${settings.cel.mariadb.database}.${settings.cel.mariadb.table}`;
-  if (!json) out(`callhook ${packageVersion()}: settings ${settingsFile ?? '(embedded demo defaults)'}; CEL ${cel}; hooks ${settings.hooks.folder}\n`);
+  if (!json) out(`callhook ${packageVersion()}: settings ${settingsFile ?? '(embedded demo defaults)'}; CEL ${cel}; ${hooksBanner(settings, settingsFile)}\n`);
   try {
     const result = await runConnector(settings, {
       logger,

@@ -92,14 +92,14 @@ export const EXAMPLE_SETTINGS = `{
     "folder": "hooks",
     "points": { "process_client_phone": false },
     "budgets": { "process_registration_params": 3000 },
-    "allow_hosts": ["crm-helper.example.com"]
+    "allow_hosts": ["crm-helper.example.com:443"]
   },
   "sandbox": { "memory_mb": 64, "http": { "timeout_ms": 3000 } },
   "log": { "level": "info" }
 }
 `;
 
-const FORMATS: Record<string, string> = { regex: 'regular expression', path: 'path', 'time-zone': 'IANA time zone' };
+const FORMATS: Record<string, string> = { regex: 'regular expression', path: 'path', 'time-zone': 'IANA time zone', 'host-port': 'host:port' };
 
 function range(s: JsonSchema): string {
   const min = typeof s.minimum === 'number' ? s.minimum : undefined;
@@ -112,6 +112,7 @@ function range(s: JsonSchema): string {
 
 /** 'string' → 'strings', 'regular expression' → 'regular expressions'; compound texts stay as they are. */
 function plural(text: string): string {
+  if (text === 'host:port') return 'host:port entries';
   return /^(string|path|regular expression|integer|number|boolean|IANA time zone)$/.test(text) ? `${text}s` : text;
 }
 

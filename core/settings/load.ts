@@ -1,4 +1,4 @@
-// loadSettings: reads ONE JSON settings file (no file = every default = the demo), validates it against
+// loadSettings: reads ONE JSON settings file (no file = the demo, DEMO_SETTINGS), validates it against
 // the schema composed from types/settings/*.schema.json (ajv, draft-07, defaults filled in, every
 // problem reported), resolves relative paths, and returns the typed Settings. A file that is not valid
 // is a SettingsError listing every problem as `<file>: <json pointer>: <message>`, or for a JSON syntax
@@ -11,6 +11,10 @@ import type { Settings } from '../../types/settings.js';
 import { parseJsonText } from './json.js';
 import { escapePointer, isJsonObject as isObject, regexProblem } from '../json-schema.js';
 import { PACKAGE_ROOT, SECTION_SCHEMA_DIR, composeSettingsSchema, readSectionSchemas, type JsonSchema } from './schema.js';
+import { canonicalEntry } from '../../sandbox/allow-hosts.js';
+import { suggestKey } from './suggest.js';
+
+export { suggestKey };
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -38,8 +42,15 @@ export class SettingsError extends Error {
   }
 }
 
+/**
+ * The demo: what `callhook run` runs without a settings file. Every default, plus the example hooks (the
+ * only place they are the default: a settings file without `hooks.folder` has no loose hooks, so a real
+ * PBX never runs the demo's blacklist by accident). Paths resolve against the installation.
+ */
+export const DEMO_SETTINGS = { hooks: { folder: 'examples/hooks' } } as const;
+
 export interface LoadSettingsOptions {
-  /** The settings file (JSON). Absent = every default (the demo). Relative to `cwd`. */
+  /** The settings file (JSON). Absent = the demo (DEMO_SETTINGS over every default). Relative to `cwd`. */
   file?: string;
   /** Directory a relative `file` is resolved against (default: process.cwd()). */
   cwd?: string;
@@ -67,47 +78,19 @@ const validators = new Map<string, ValidateFunction>();
 function validatorFor(schemaDir: string): ValidateFunction {
   const cached = validators.get(schemaDir);
   if (cached) return cached;
-  const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true }));
+  // validateSchema off: checking our own schemas against the draft-07 meta-schema costs every start ~130 ms;
+  // test/settings/schema-meta.test.ts does it once, in CI, for every schema compiled this way.
+  const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true, validateSchema: false }));
   ajv.addFormat('regex', (s: string) => regexProblem(s) === null);
   ajv.addFormat('path', () => true);
   ajv.addFormat('time-zone', isTimeZone);
+  ajv.addFormat('host-port', (s: string) => canonicalEntry(s) !== null);
   const validate = ajv.compile(composeSettingsSchema(readSectionSchemas(schemaDir)));
   validators.set(schemaDir, validate);
   return validate;
 }
 
 // ------------------------------------------------------------------ messages
-
-/** Edit distance counting a swap of two neighbouring letters as one edit (optimal string alignment). */
-function distance(a: string, b: string): number {
-  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = d;
-    }
-  }
-  return rows[a.length]![b.length]!;
-}
-
-/** The closest known key: same letters ignoring case and _/- (camelCase → snake_case), else a small edit distance. */
-export function suggestKey(key: string, known: readonly string[]): string | null {
-  const squash = (s: string): string => s.toLowerCase().replace(/[_-]/g, '');
-  const same = known.find((k) => squash(k) === squash(key));
-  if (same !== undefined) return same;
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const dist = distance(key.toLowerCase(), k.toLowerCase());
-    if (dist < bestDistance) {
-      best = k;
-      bestDistance = dist;
-    }
-  }
-  return best !== null && bestDistance <= Math.max(1, Math.floor(Math.max(key.length, best.length) / 3)) ? best : null;
-}
 
 function unknownKey(key: string, known: readonly string[]): string {
   const hint = suggestKey(key, known);
@@ -160,6 +143,7 @@ function toProblem(file: string, e: ErrorObject): SettingsProblem | null {
         return { file, pointer: at, message: `must be a valid regular expression${reason ? ` (${reason})` : ''}` };
       }
       if (format === 'time-zone') return { file, pointer: at, message: 'must be an IANA time zone such as "Europe/Moscow" (or "" for this host\'s zone)' };
+      if (format === 'host-port') return { file, pointer: at, message: 'must be host:port, e.g. "crm.example.com:443", "10.0.0.5:8080" or "[fd00::1]:443" (an entry always names its port)' };
       return { file, pointer: at, message: `must be a valid ${format}` };
     }
     case 'minLength':
@@ -236,7 +220,7 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<S
   const validate = validatorFor(schemaDir);
   let label = '(defaults)';
   let fileDir = PACKAGE_ROOT;
-  let data: unknown = {};
+  let data: unknown = structuredClone(DEMO_SETTINGS);
   if (options.file !== undefined) {
     label = options.file;
     const full = path.resolve(options.cwd ?? process.cwd(), options.file);

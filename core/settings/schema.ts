@@ -7,6 +7,7 @@
 //   "format": "path"       a file or folder; relative values are resolved against the settings file's folder
 //                          (defaults: against the callhook installation), '' stays '' (= none)
 //   "format": "time-zone"  an IANA time zone name, or '' (= the connector host's zone)
+//   "format": "host-port"  an http allow-list entry: host:port or [v6]:port (sandbox/allow-hosts.ts)
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

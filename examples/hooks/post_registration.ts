@@ -2,8 +2,8 @@
 // BI collector) about it. post_registration hooks run in parallel and their results are ignored; a
 // failing webhook never affects the call's registration or other hooks.
 //
-// The host's `http` only reaches hosts listed in settings (hooks.allow_hosts for loose files, the
-// manifest's allow_hosts for packs); anything else is refused with HOOK_HTTP_REFUSED.
+// The host's `http` only reaches the host:port entries the operator lists in settings (hooks.allow_hosts for
+// loose files, hooks.packs[i].allow_hosts for a pack); anything else is refused with HOOK_HTTP_REFUSED.
 import { defineHook, http, log } from 'callhook';
 
 /** Where to send events; '' = only log what would be sent (the demo runs without a receiver). */

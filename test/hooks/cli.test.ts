@@ -40,10 +40,10 @@ test('check: the example hooks are clean; broken hooks give file:line:col lines 
   await writeFile(path.join(dir, 'notes.ts'), 'export const x = 1;\n');
   const bad = cli('check', dir);
   assert.equal(bad.status, 1);
-  const lines = bad.stdout.trim().split('\n').filter((l) => /^\S+:\d+:\d+: /.test(l));
-  assert.ok(lines.some((l) => /need_registration\.ts:2:\d+: TS2367/.test(l)), bad.stdout);
-  assert.ok(lines.some((l) => /process_originate_params\.ts:1:1: TS\d+: default export does not match hook 'process_originate_params'/.test(l)), bad.stdout);
-  assert.ok(lines.some((l) => /notes\.ts:1:1: 'notes' is not a hook point/.test(l)), bad.stdout);
+  const lines = bad.stdout.trim().split('\n').filter((l) => /^\S+:\d+:\d+: HOOK_[A-Z_]+ /.test(l));
+  assert.ok(lines.some((l) => /need_registration\.ts:2:\d+: HOOK_TYPECHECK TS2367/.test(l)), bad.stdout);
+  assert.ok(lines.some((l) => /process_originate_params\.ts:1:1: HOOK_TYPECHECK TS\d+: default export does not match hook 'process_originate_params'/.test(l)), bad.stdout);
+  assert.ok(lines.some((l) => /notes\.ts:1:1: HOOK_UNKNOWN_POINT 'notes' is not a hook point/.test(l)), bad.stdout);
   assert.equal(cli('check', path.join(dir, 'nope')).status, 2);
 });
 
@@ -51,7 +51,7 @@ test('try --call builds the point input from a call and judges the result like t
   const phone = cli('try', 'examples/hooks/process_client_phone.ts', '--call', CALL, '--stage', 'conversation_requested');
   assert.equal(phone.status, 0, phone.stderr);
   assert.equal(JSON.parse(phone.stdout), '89001234567');
-  assert.match(phone.stderr, /process_client_phone at conversation_requested: accepted/);
+  assert.match(phone.stderr, /process_client_phone at conversation_requested: accepted: number\.custom becomes "89001234567"/);
 
   const originate = cli('try', 'examples/hooks/process_originate_params.ts', '--call', CALL);
   assert.equal(originate.status, 0, originate.stderr);
@@ -71,6 +71,6 @@ test('check on a pack folder checks the manifest files against the points the ma
   await writeFile(path.join(dir, 'unlisted.ts'), 'this is not even TypeScript\n');
   const r = cli('check', dir);
   assert.equal(r.status, 1);
-  assert.match(r.stdout, /rewrite\.ts:1:1: TS\d+: default export does not match hook 'process_client_phone'/);
+  assert.match(r.stdout, /rewrite\.ts:1:1: HOOK_TYPECHECK TS\d+: default export does not match hook 'process_client_phone'/);
   assert.doesNotMatch(r.stdout, /unlisted\.ts/, 'only the manifest files belong to the pack');
 });

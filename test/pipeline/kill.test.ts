@@ -118,7 +118,8 @@ export default defineHook('need_registration', ({ call_full }) => call_full.chan
       const call = ids[0] !== undefined ? crm.state.calls.get(ids[0]) : undefined;
       if (call === undefined) continue;
       resentRegisters += call.registerRepeats.length;
-      if ((finishes.get(call.CALL_ID) ?? 0) !== 1) duplicates++;
+      // The portal refuses a second finish; one that never came shows as no statistics row.
+      if (call.finish === null || (finishes.get(call.CALL_ID) ?? 0) > 1) duplicates++;
       if (String(call.statistic?.CALL_FAILED_CODE) !== STATUS[clone.original]) wrong++;
     }
     const finishErrors = crm.received.filter((r) => r.method === 'telephony.externalcall.finish' && r.status !== 200 && r.status !== null).length;

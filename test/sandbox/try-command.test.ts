@@ -16,25 +16,27 @@ function tryCli(...args: string[]): { status: number | null; stdout: string; std
 test('prints the result, the logs and the timing', () => {
   const r = tryCli(hook, '--input', path.join(fixtures, 'input-ok.json'));
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { register: true });
-  assert.match(r.stderr, /\[info\] deciding \{"caller":"\+4930123456"\}/);
-  assert.match(r.stderr, /hook need_registration: compile [\d.]+ ms, load [\d.]+ ms, call [\d.]+ ms/);
+  assert.equal(JSON.parse(r.stdout), true);
+  assert.match(r.stderr, /\[info\] deciding \{"caller":"\+79001234567"\}/);
+  assert.match(r.stderr, /hook need_registration\.ts: ready in \d+ ms \(type check \d+ ms, compile [\d.]+ ms, load [\d.]+ ms, side by side\), call [\d.]+ ms \(process isolation\)/);
 });
 
 test('prints the mapped error as file:line:col CODE message and exits 1', () => {
   const r = tryCli(hook, '--input', path.join(fixtures, 'input-bad.json'));
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /^need_registration\.ts:8:32 HOOK_THROW negative duration$/m);
+  assert.match(r.stderr, /^need_registration\.ts:7:\d+ HOOK_THROW no caller number$/m);
+  assert.match(r.stderr, /FAILED with HOOK_THROW; the connector applies the point's default: true \(register\)/);
   assert.ok(!r.stderr.includes(repo), 'no host path');
 });
 
 test('--json gives one machine-readable document', () => {
-  const r = tryCli(hook, '--input', path.join(fixtures, 'input-bad.json'), '--json', '--hook', 'custom_name');
-  const doc = JSON.parse(r.stdout) as { ok: boolean; hook: string; error: { code: string; line: number }; logs: unknown[] };
+  const r = tryCli(hook, '--input', path.join(fixtures, 'input-bad.json'), '--json');
+  const doc = JSON.parse(r.stdout) as { ok: boolean; hook: string; point: string; error: { code: string; line: number }; logs: unknown[] };
   assert.equal(doc.ok, false);
-  assert.equal(doc.hook, 'custom_name');
+  assert.equal(doc.hook, 'need_registration.ts');
+  assert.equal(doc.point, 'need_registration');
   assert.equal(doc.error.code, 'HOOK_THROW');
-  assert.equal(doc.error.line, 8);
+  assert.equal(doc.error.line, 7);
   assert.equal(doc.logs.length, 1);
 });
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../core/settings/index.js';
@@ -26,6 +26,9 @@ test('settings without a file prints the defaults as JSON, paths inside the inst
 });
 
 test('settings --settings f prints the effective settings with secrets masked; relative paths against the file', () => {
+  mkdirSync(path.join(tmp, 'my-hooks'), { recursive: true });
+  mkdirSync(path.join(tmp, 'p'), { recursive: true });
+  writeFileSync(path.join(tmp, 'p', 'callhook.pack.json'), JSON.stringify({ name: 'p', version: '1.0.0', hooks: [{ hook: 'need_registration', file: 'nr.ts' }], settings_schema: { type: 'object', properties: { token: { type: 'string' } } } }));
   const file = path.join(tmp, 'good.json');
   writeFileSync(file, JSON.stringify({ cel: { source: 'mariadb', mariadb: { password: SECRET } }, hooks: { folder: 'my-hooks', packs: [{ path: 'p', settings: { token: SECRET } }] } }));
   const r = callhook(['settings', '--settings', 'good.json']);
@@ -70,4 +73,49 @@ test('replay --settings validates the whole file with the loader and uses its ca
   const out = path.join(tmp, 'calls.jsonl');
   const ok = callhook(['replay', path.join(PACKAGE_ROOT, 'examples/cel/demo.jsonl'), '--settings', 'replay.json', '--out', out]);
   assert.equal(ok.status, 0, ok.stderr);
+});
+
+test('item 4: a pack folder that does not exist, or pack settings that fail its settings_schema, are settings errors naming the file and pointer; run stops on them', () => {
+  const dir = path.join(tmp, 'packs-bad');
+  mkdirSync(path.join(dir, 'acme'), { recursive: true });
+  writeFileSync(path.join(dir, 'acme', 'callhook.pack.json'), JSON.stringify({
+    name: 'acme', version: '1.0.0', hooks: [{ hook: 'need_registration', file: 'nr.ts' }],
+    settings_schema: { type: 'object', required: ['token'], properties: { blocked: { type: 'array', items: { type: 'string' } }, token: { type: 'string' } } },
+  }));
+  writeFileSync(path.join(dir, 'acme', 'nr.ts'), 'export default function (): boolean { return true; }\n');
+  writeFileSync(path.join(dir, 's.json'), JSON.stringify({ hooks: { packs: [{ path: 'nope' }, { path: 'acme', settings: { blocked: 'x', token: SECRET + 'x' } }, { path: 'acme' }] } }));
+  const r = callhook(['settings', '--settings', 's.json'], dir);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.match(lines[0] ?? '', /^s\.json: \/hooks\/packs\/0\/path: PACK_MISSING pack folder .*nope does not exist$/);
+  assert.match(lines[1] ?? '', /^s\.json: \/hooks\/packs\/1\/settings\/blocked: PACK_SETTINGS must be array \(the settings_schema of .*acme.callhook\.pack\.json\)$/);
+  assert.match(lines[2] ?? '', /^s\.json: \/hooks\/packs\/2\/settings\/token: PACK_SETTINGS is required/);
+  assert.ok(!r.stderr.includes(SECRET), 'no settings value in the message');
+  const run = callhook(['run', '--settings', 's.json'], dir);
+  assert.equal(run.status, 1);
+  assert.equal(run.stdout, '', 'nothing ran');
+  assert.match(run.stderr, /s\.json: \/hooks\/packs\/0\/path: PACK_MISSING/);
+});
+
+test('item 14: a misspelt name in hooks.files or hooks.file_settings is an error with a suggestion', () => {
+  const dir = path.join(tmp, 'files-typo');
+  mkdirSync(path.join(dir, 'hooks'), { recursive: true });
+  writeFileSync(path.join(dir, 'hooks', 'need_registration.ts'), 'export default function (): boolean { return true; }\n');
+  writeFileSync(path.join(dir, 's.json'), JSON.stringify({ hooks: { folder: 'hooks', files: { 'need_registraion.ts': false }, file_settings: { 'need_registratio.ts': {} } } }));
+  const r = callhook(['settings', '--settings', 's.json'], dir);
+  assert.equal(r.status, 1);
+  assert.deepEqual(r.stderr.trimEnd().split('\n'), [
+    's.json: /hooks/files/need_registraion.ts: names no hook file of the hooks folder or of a pack (did you mean "need_registration.ts"?)',
+    's.json: /hooks/file_settings/need_registratio.ts: names no hook file of the hooks folder (a pack\'s hooks get hooks.packs[i].settings) (did you mean "need_registration.ts"?)',
+  ]);
+});
+
+test('issue 10 item 5: allow-list entries carry ports', () => {
+  const file = path.join(tmp, 'hosts.json');
+  writeFileSync(file, JSON.stringify({ hooks: { allow_hosts: ['crm.example.com'], packs: [{ path: 'p', allow_hosts: ['169.254.169.254'] }] } }));
+  const r = callhook(['settings', '--settings', 'hosts.json']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /hosts\.json: \/hooks\/allow_hosts\/0: must be host:port/);
+  assert.match(r.stderr, /hosts\.json: \/hooks\/packs\/0\/allow_hosts\/0: must be host:port/);
 });

@@ -36,7 +36,7 @@ test('hostOptionsFromSettings maps hooks.* and sandbox.* (snake_case) to the hos
   const hooks: HooksSettings = {
     ...DEFAULT_HOOKS_SETTINGS,
     folder: '/srv/hooks', recordings_root: '/srv/rec', debounce_ms: 5, drain_deadline_ms: 7, allow_hosts: ['crm.example.com'],
-    budgets: { need_registration: 300 }, packs: [{ path: '/srv/pack', enabled: false, settings: { k: 1 } }], watch: true,
+    budgets: { need_registration: 300 }, packs: [{ path: '/srv/pack', enabled: false, settings: { k: 1 }, allow_hosts: ['crm.example.com:443'] }], watch: true,
   };
   const o = hostOptionsFromSettings(hooks, sandbox, { watch: false });
   assert.equal(o.folder, '/srv/hooks');
@@ -45,7 +45,7 @@ test('hostOptionsFromSettings maps hooks.* and sandbox.* (snake_case) to the hos
   assert.equal(o.drainDeadlineMs, 7);
   assert.deepEqual(o.allowHosts, ['crm.example.com']);
   assert.deepEqual(o.budgets, { need_registration: 300 });
-  assert.deepEqual(o.packs, [{ path: '/srv/pack', enabled: false, settings: { k: 1 } }]);
+  assert.deepEqual(o.packs, [{ path: '/srv/pack', enabled: false, settings: { k: 1 }, allowHosts: ['crm.example.com:443'] }]);
   assert.equal(o.watch, false, 'the runtime may switch watching off');
   assert.equal(o.isolation, 'inline');
   assert.equal(o.memoryMb, 64);
@@ -55,7 +55,7 @@ test('hostOptionsFromSettings maps hooks.* and sandbox.* (snake_case) to the hos
   assert.deepEqual(o.breaker, { failureThreshold: 2, coolDownMs: 60_000 });
 
   const d = hostOptionsFromSettings(undefined, undefined);
-  assert.equal(d.folder, DEFAULT_HOOKS_SETTINGS.folder);
+  assert.equal(d.folder, null, 'no hooks.folder: no loose hook files');
   assert.equal(d.isolation, DEFAULT_SANDBOX_SETTINGS.isolation);
   assert.equal(d.memoryMb, DEFAULT_SANDBOX_SETTINGS.memory_mb);
   assert.equal(d.cpuMsPerCall, DEFAULT_SANDBOX_SETTINGS.cpu_ms_per_call);

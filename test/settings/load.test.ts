@@ -38,7 +38,7 @@ async function problems(options: Parameters<typeof loadSettings>[0]): Promise<Se
 
 const fromRoot = (p: string): string => path.join(PACKAGE_ROOT, p);
 
-test('no file: every section is its defaults (the DEFAULT_* constants of each area), default paths inside the installation', async () => {
+test('no file: the demo, every section is its defaults (the DEFAULT_* constants of each area) plus the example hooks, default paths inside the installation', async () => {
   const s = await loadSettings();
   assert.deepEqual(Object.keys(s).sort(), ['calls', 'cel', 'crm', 'hooks', 'log', 'numbers', 'sandbox', 'store']);
   // The demo: a local Bitrix24 started by the connector, a temporary embedded store.
@@ -48,13 +48,13 @@ test('no file: every section is its defaults (the DEFAULT_* constants of each ar
   assert.deepEqual(s.store, { kind: 'auto', sqlite: { path: '' }, mariadb: { host: '', port: 0, user: '', password: '', database: '' } });
   assert.deepEqual(s.calls, { ...DEFAULT_CALLS_SETTINGS });
   assert.deepEqual(s.cel, { ...DEFAULT_CEL_SETTINGS, replay: { ...DEFAULT_CEL_SETTINGS.replay, path: fromRoot(DEFAULT_CEL_SETTINGS.replay.path) } });
-  assert.deepEqual(s.hooks, { ...DEFAULT_HOOKS_SETTINGS, folder: fromRoot(DEFAULT_HOOKS_SETTINGS.folder) });
+  assert.deepEqual(s.hooks, { ...DEFAULT_HOOKS_SETTINGS, folder: fromRoot('examples/hooks') });
   assert.deepEqual(s.sandbox, DEFAULT_SANDBOX_SETTINGS);
   assert.deepEqual(s.numbers, { ...DEFAULT_NUMBER_SETTINGS });
   assert.deepEqual(s.log, { level: 'info' });
-  // An empty object is the same as no file, and each load is a fresh object.
+  // An empty object is the same as no file except for the example hooks (only the demo runs them), and each load is a fresh object.
   const empty = await loadSettings({ file: settingsFile({}) });
-  assert.deepEqual(empty, s);
+  assert.deepEqual(empty, { ...s, hooks: { ...s.hooks, folder: '' } });
   empty.calls.trunk_contexts.push('x');
   assert.deepEqual((await loadSettings()).calls, { ...DEFAULT_CALLS_SETTINGS });
 });
@@ -67,7 +67,7 @@ test('a full valid file: given values are kept, missing keys take defaults', asy
     hooks: {
       enabled: true, folder: 'my-hooks', points: { process_client_phone: false }, files: { 'blacklist.ts': false },
       packs: [{ path: 'packs/acme', settings: { token: 't0ken' } }], budgets: { need_registration: 300 }, recordings_root: '/srv/rec',
-      debounce_ms: 50, typecheck: false, watch: false, drain_deadline_ms: 1000, allow_hosts: ['crm.example.com'],
+      debounce_ms: 50, typecheck: false, watch: false, drain_deadline_ms: 1000, allow_hosts: ['crm.example.com:443'],
     },
     sandbox: { isolation: 'inline', memory_mb: 64, cpu_ms_per_call: 100, http: { timeout_ms: 3000 }, circuit_breaker: { failure_threshold: 3 } },
     log: { level: 'debug' },
@@ -84,7 +84,7 @@ test('a full valid file: given values are kept, missing keys take defaults', asy
   assert.deepEqual(s.numbers.auto_replace, [{ pattern: '^\\+?7(\\d{10})$', replacement: '8$1' }]);
   assert.equal(s.numbers.internal_max_length, 3);
   assert.equal(s.hooks.folder, path.join(dir, 'my-hooks'));
-  assert.deepEqual(s.hooks.packs, [{ path: path.join(dir, 'packs/acme'), enabled: true, settings: { token: 't0ken' } }], 'pack defaults are filled in too');
+  assert.deepEqual(s.hooks.packs, [{ path: path.join(dir, 'packs/acme'), enabled: true, settings: { token: 't0ken' }, allow_hosts: [] }], 'pack defaults are filled in too');
   assert.equal(s.hooks.recordings_root, '/srv/rec');
   assert.deepEqual(s.sandbox, { isolation: 'inline', memory_mb: 64, cpu_ms_per_call: 100, http: { timeout_ms: 3000, max_response_bytes: 1048576 }, circuit_breaker: { failure_threshold: 3, cool_down_ms: 30000 } });
   assert.equal(s.log.level, 'debug');
@@ -211,7 +211,7 @@ test('relative paths resolve against the settings file\'s folder (also with a re
   assert.deepEqual(s.hooks.packs.map((p) => p.path), [path.join(dir, 'packs/a'), '/abs/pack']);
   // Keys the file does not set are defaults: resolved against the installation, whatever the cwd.
   const partial = await loadSettings({ file: settingsFile({ hooks: { watch: false } }), cwd: '/' });
-  assert.equal(partial.hooks.folder, fromRoot('examples/hooks'));
+  assert.equal(partial.hooks.folder, '', 'a settings file without hooks.folder has no loose hooks (never the demo\'s)');
   assert.equal(partial.cel.replay.path, fromRoot('examples/cel/demo.jsonl'));
   assert.equal(partial.hooks.recordings_root, '/var/spool/asterisk/monitor');
 });
