@@ -59,7 +59,8 @@ export async function openCrm(settings: Settings, deps: OpenCrmDeps): Promise<Cr
     portal,
     kit: kitOf(users),
     describe: local !== null ? `demo Bitrix24 at ${local.url} (local, started by callhook: nothing reaches a real CRM)` : `Bitrix24 ${portal}`,
-    ...(local !== null ? { received: () => formatSummary((local as LocalBitrix24).state) } : {}),
+    // One line per call, in call order (registration order depends on which call's requests went first).
+    ...(local !== null ? { received: () => formatSummary((local as LocalBitrix24).state).split('\n').filter((l) => l !== '').sort().join('\n') } : {}),
     async close() {
       users.close();
       await client.close();
