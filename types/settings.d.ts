@@ -329,6 +329,12 @@ export interface CrmSettings {
      */
     retry_max_ms: number;
     /**
+     * A request whose answer never came (timeout, reset, the connector killed while it was in flight) may still be executing at the CRM (Bitrix24 stops a request after 60 s). It is not sent again before this long after it was sent, so the late original and the resend cannot both create something.
+     *
+     * @default 65000
+     */
+    in_doubt_wait_ms: number;
+    /**
      * An answer that is not what the CRM documents (HTML page, truncated JSON, a 200 with an error inside, an unknown error code) is retried this many times, then the call is parked with that answer's first bytes.
      *
      * @default 5

@@ -16,6 +16,7 @@ import { hookStep, type CrmStep, type HookStep, type StageTrace } from './trace.
 export interface DeliveryPolicy {
   retry_min_ms: number;
   retry_max_ms: number;
+  in_doubt_wait_ms: number;
   bad_answer_attempts: number;
   park_after_hours: number;
 }
@@ -160,6 +161,10 @@ export class StepContext {
       return null;
     }
     const doubtful = prev !== undefined && (prev.status === 'sending' || prev.status === 'in_doubt');
+    if (doubtful && noAnswer(prev) && now() < prev.lastAt + this.deps.policy.in_doubt_wait_ms) {
+      // The earlier request may still be running at the CRM: a resend now could race it.
+      throw new Blocked(prev.lastAt + this.deps.policy.in_doubt_wait_ms, `${method} (${key}): its earlier request got no answer; waiting crm.delivery.in_doubt_wait_ms before asking again`);
+    }
     const linkedid = this.event.linkedid;
     const base = { linkedid, key, portal: this.deps.portal, method, params: params as JsonValue, eventId: this.event.id, firstAt: prev?.firstAt ?? now() };
     if (doubtful && options.findExisting !== undefined) {
@@ -225,6 +230,13 @@ export class StepContext {
     if (note !== undefined) step.note = note;
     return step;
   }
+}
+
+/** Sent without an answer: in flight when the connector died, or a timeout/reset (no HTTP status). */
+function noAnswer(record: ActionRecord): boolean {
+  if (record.status === 'sending') return true;
+  const o = record.outcome;
+  return o !== null && typeof o === 'object' && !Array.isArray(o) && o.status === null;
 }
 
 /** The outcome as recorded: the snippet is bounded (the adapter already cut it), results are kept whole. */

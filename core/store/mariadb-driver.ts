@@ -14,6 +14,35 @@ export interface MariaDbDriverOptions {
   connections?: number;
 }
 
+/** Errors of a lost or killed connection: the statement did not happen, or (at COMMIT) may have. */
+const CONNECTION_ERRORS = new Set([
+  'PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_CONNECTION_KILLED',
+  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_LOCK_DEADLOCK',
+]);
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONNECTION_ERRORS.has(code);
+}
+
+/**
+ * Runs `work` again when the connection was lost (killed, server restarted, a deadlock victim). Every
+ * statement the store runs is idempotent (upserts, inserts-if-absent, updates by key), so a transaction
+ * whose COMMIT may or may not have landed can simply run again.
+ */
+async function withReconnect<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isConnectionError(error) || attempt >= RECONNECT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
+const RECONNECT_ATTEMPTS = 5;
+
 function executor(conn: mysql.Pool | mysql.PoolConnection): SqlExecutor {
   return {
     async all(sql, params = []) {
@@ -31,12 +60,15 @@ function executor(conn: mysql.Pool | mysql.PoolConnection): SqlExecutor {
 export async function openMariaDbDriver(options: MariaDbDriverOptions): Promise<SqlDriver> {
   const base = { host: options.host, port: options.port, user: options.user, password: options.password };
   // The database is created first on a plain connection, so the pool can name it.
-  const setup = await mysql.createConnection(base);
-  try {
-    await setup.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(options.database)} CHARACTER SET utf8mb4`);
-  } finally {
-    await setup.end();
-  }
+  await withReconnect(async () => {
+    const setup = await mysql.createConnection(base);
+    setup.on('error', () => undefined);
+    try {
+      await setup.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(options.database)} CHARACTER SET utf8mb4`);
+    } finally {
+      setup.destroy();
+    }
+  });
   const pool = mysql.createPool({
     ...base,
     database: options.database,
@@ -50,21 +82,27 @@ export async function openMariaDbDriver(options: MariaDbDriverOptions): Promise<
   return {
     dialect: MARIADB_DIALECT,
     description: `mariadb ${options.host}:${options.port}/${options.database}`,
-    all: plain.all,
-    run: plain.run,
-    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      const conn = await pool.getConnection();
-      try {
-        await conn.beginTransaction();
-        const result = await work(executor(conn));
-        await conn.commit();
-        return result;
-      } catch (error) {
-        await conn.rollback().catch(() => undefined);
-        throw error;
-      } finally {
-        conn.release();
-      }
+    all: (sql, params) => withReconnect(() => plain.all(sql, params)),
+    run: (sql, params) => withReconnect(() => plain.run(sql, params)),
+    transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      return withReconnect(async () => {
+        const conn = await pool.getConnection();
+        let broken = false;
+        try {
+          await conn.beginTransaction();
+          const result = await work(executor(conn));
+          await conn.commit();
+          return result;
+        } catch (error) {
+          broken = isConnectionError(error);
+          if (!broken) await conn.rollback().catch(() => undefined);
+          throw error;
+        } finally {
+          // A connection that broke mid-transaction is not handed to the next caller.
+          if (broken) conn.destroy();
+          else conn.release();
+        }
+      });
     },
     async close() {
       await pool.end();

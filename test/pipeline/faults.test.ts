@@ -114,7 +114,7 @@ test('the CRM down for a while (503s, then dropped connections): calls wait, the
     await new Promise((r) => setTimeout(r, 1500));
     crm.faults.clear();
     downMs = Date.now() - down;
-  });
+  }, { delivery: { in_doubt_wait_ms: 2000 } });
   const faulted = crm.received.filter((r) => r.fault !== undefined).length;
   console.log(`CRM down ${downMs} ms: ${calls.length} calls in ${seconds.toFixed(1)} s, ${crm.received.length} requests, ${faulted} refused or dropped while down; duplicates ${result.duplicates}, lost ${result.lost}, unfinished ${result.unfinished}`);
   assert.ok(faulted > 0, 'the outage was hit');
@@ -147,7 +147,7 @@ test('answers slower than the timeout and answers lost after the CRM acted: reco
     crm.faults.add({ kind: 'execute-then-drop', method: 'telephony.externalcall.register', times: 6 });
     crm.faults.add({ kind: 'execute-then-drop', method: 'telephony.externalcall.finish', times: 8 });
     crm.faults.add({ kind: 'execute-then-drop', method: 'telephony.externalcall.show', times: 4 });
-  }, { bitrix24: { request_timeout_ms: 800 } });
+  }, { bitrix24: { request_timeout_ms: 800 }, delivery: { in_doubt_wait_ms: 2500 } });
   const repeats = [...crm.state.calls.values()].reduce((n, c) => n + c.registerRepeats.length, 0);
   const refusedFinishes = crm.received.filter((r) => r.method === 'telephony.externalcall.finish' && r.status === 400).length;
   const lostAnswers = crm.received.filter((r) => r.fault === 'execute-then-drop' || r.fault === 'slow').length;

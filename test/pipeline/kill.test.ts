@@ -75,7 +75,8 @@ export default defineHook('need_registration', ({ call_full }) => call_full.chan
     const settings = liveSettings({
       file: path.join(dir, 'settings.json'), celDatabase: cel, stateDatabase: state, webhookUrl: crm.webhookUrl, hooksFolder: hooks,
       bitrix24: { register_local_calls: true, default_user_id: 1, requests_per_second: 100, burst: 400 },
-      delivery: { concurrency: 16 },
+      // After a kill, a request that was in flight is not resent before this (the local portal answers at once).
+      delivery: { concurrency: 16, in_doubt_wait_ms: 1000 },
     });
     const finishedAll = (): boolean => [...crm.state.calls.values()].filter((c) => c.finish !== null).length >= CALLS;
     let kills = 0;
