@@ -20,16 +20,36 @@ const STAGES = `stages: ${[...CALL_STAGES, ...EXTRA_STAGES].join(', ')} (each ho
 
 export const commands: Record<string, CommandEntry> = {
   run: {
-    summary: 'run the connector: CEL → calls → hooks at every stage; prints each call with every hook decision (until the CRM pipeline exists, nothing is sent to a CRM)',
+    summary: 'run the connector: CEL → calls → hooks at every stage → the CRM (through the durable outbox); prints each call with every hook decision and CRM request',
     usage: 'callhook run [--settings file.json] [--json]',
-    help: `Reads CEL (the settings' cel.source), assembles calls, runs the hooks at every stage, prints each call.
+    help: `Reads CEL (the settings' cel.source), assembles calls, runs the hooks at every stage and delivers each
+call to the CRM (crm.type) through the outbox in the connector store; prints each processed call with every
+hook decision and every CRM request and answer. A replay ends when every call is delivered; a live source
+runs until SIGINT/SIGTERM (reading stops, steps in flight finish, the rest waits in the store).
 Before the first row: the settings are validated, and what the hooks section names on disk (folder, packs and
 their settings, file names) is checked; any problem stops the run, naming the settings file and key.
-  --settings FILE  the settings file (default: none = the demo: bundled CEL sample + example hooks)
-  --json           one JSON line per call (call_full, every stage's decisions and traces) instead of text
+  --settings FILE  the settings file (default: none = the demo: bundled CEL sample + example hooks + a local
+                   demo Bitrix24 started for the run + a temporary embedded store)
+  --json           one JSON line per call (call_full, every stage's trace, the outbox entries) instead of text
 ${HOOKS_FOLDER_RULE}
 example: callhook run --settings /etc/callhook/settings.json`,
     load: () => import('./run-command.js'),
+  },
+  reprocess: {
+    summary: 'process calls of a period or by id again, from CEL; what the CRM already has is not sent again',
+    usage: 'callhook reprocess (--from "YYYY-MM-DD HH:MM:SS" [--to "YYYY-MM-DD HH:MM:SS"] | --id LINKEDID...) [--settings file.json] [--json]',
+    help: `Reads the CEL rows of the chosen calls again (every row of a call, also outside the period), assembles
+them, and runs each call through the hooks and the CRM pipeline as a new run: the hooks decide again, every
+CRM action the outbox already has an answer for is reused, not sent (running it twice registers nothing
+twice). Use it for calls the connector missed (it was off, a first install), parked calls, or after fixing a
+hook. Stop the running connector first (both would work the same store).
+  --from TIME      calls with a CEL row at or after this PBX-local time
+  --to TIME        ... and at or before this one (default: no end)
+  --id LINKEDID    this call (repeat for more); instead of --from/--to
+  --settings FILE  the settings file (the same as the connector's: CEL source, store, CRM)
+  --json           one JSON line per call, as callhook run --json
+example: callhook reprocess --settings settings.json --from "2026-11-24 06:00:00" --to "2026-11-24 07:00:00"`,
+    load: () => import('./reprocess-command.js'),
   },
   init: {
     summary: 'scaffold a hooks folder (tsconfig + typed starter hook) for editor autocompletion',

@@ -299,7 +299,8 @@ async function cardRequest(
 
 async function showCard(input: StageInput, convId: string, view: () => CallFull): Promise<void> {
   const { memory, env } = input;
-  if (memory.registration === null || env.settings.show_card !== 'ringing' || directionOf(input.snapshot) === 'local') return;
+  // After finish Bitrix24 hides every card itself; a reprocess must not show one again.
+  if (memory.registration === null || memory.finished || env.settings.show_card !== 'ringing' || directionOf(input.snapshot) === 'local') return;
   const user = memory.users[convId];
   if (!user || memory.shown.includes(user.id)) return;
   for (const id of await cardRequest(input, view, `show:${convId}`, 'show', [user.id], 'their phone rings')) addShown(memory, id);
@@ -307,7 +308,7 @@ async function showCard(input: StageInput, convId: string, view: () => CallFull)
 
 async function onAnswer(input: StageInput, convId: string, view: () => CallFull): Promise<void> {
   const { memory, env } = input;
-  if (memory.registration === null || env.settings.show_card === 'never' || directionOf(input.snapshot) === 'local') return;
+  if (memory.registration === null || memory.finished || env.settings.show_card === 'never' || directionOf(input.snapshot) === 'local') return;
   const user = memory.users[convId];
   if (env.settings.show_card === 'answered' && user && !memory.shown.includes(user.id)) {
     for (const id of await cardRequest(input, view, `show:${convId}`, 'show', [user.id], 'they answered')) addShown(memory, id);
@@ -321,7 +322,7 @@ async function onAnswer(input: StageInput, convId: string, view: () => CallFull)
 async function hideCard(input: StageInput, convId: string, view: () => CallFull, key: string, why: string): Promise<void> {
   const { memory } = input;
   const user = memory.users[convId];
-  if (memory.registration === null || !user || !memory.shown.includes(user.id)) return;
+  if (memory.registration === null || memory.finished || !user || !memory.shown.includes(user.id)) return;
   const hidden = await cardRequest(input, view, key, 'hide', [user.id], why);
   memory.shown = memory.shown.filter((id) => !hidden.includes(id));
 }

@@ -138,7 +138,7 @@ export class StepContext {
     const at = this.deps.now();
     const record: ActionRecord = {
       linkedid: this.event.linkedid, key, portal: this.deps.portal, method, params, status, attempts: prev?.attempts ?? 0,
-      outcome, eventId: this.event.id, firstAt: prev?.firstAt ?? at, lastAt: at,
+      outcome, eventId: this.event.id, run: this.event.run, firstAt: prev?.firstAt ?? at, lastAt: at,
     };
     this.actions.set(key, record);
     await this.deps.store.write(this.deps.pbx, this.event.linkedid, { actions: [record], ...this.takeProgress() });
@@ -152,7 +152,10 @@ export class StepContext {
   async crm(key: string, method: string, params: JsonParams, options: ActionOptions = {}): Promise<CrmOutcome | null> {
     const { client, store, pbx, now } = this.deps;
     const prev = this.actions.get(key);
-    if (prev !== undefined && (prev.status === 'done' || prev.status === 'rejected')) {
+    // An answer is final, except a refusal from an earlier run: the CRM did nothing then, and a reprocess
+    // runs because the cause (a setting, a user, a hook) was fixed.
+    const final = prev !== undefined && (prev.status === 'done' || (prev.status === 'rejected' && prev.run === this.event.run));
+    if (final) {
       this.trace.steps.push(this.crmStep(prev, 'recorded answer reused (not sent again)'));
       return prev.outcome as unknown as CrmOutcome;
     }
@@ -166,7 +169,7 @@ export class StepContext {
       throw new Blocked(prev.lastAt + this.deps.policy.in_doubt_wait_ms, `${method} (${key}): its earlier request got no answer; waiting crm.delivery.in_doubt_wait_ms before asking again`);
     }
     const linkedid = this.event.linkedid;
-    const base = { linkedid, key, portal: this.deps.portal, method, params: params as JsonValue, eventId: this.event.id, firstAt: prev?.firstAt ?? now() };
+    const base = { linkedid, key, portal: this.deps.portal, method, params: params as JsonValue, eventId: this.event.id, run: this.event.run, firstAt: prev?.firstAt ?? now() };
     if (doubtful && options.findExisting !== undefined) {
       const found = await options.findExisting(prev);
       if (found !== null) {

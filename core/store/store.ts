@@ -52,7 +52,7 @@ function schema(d: SqlDriver['dialect']): string[] {
     `CREATE TABLE IF NOT EXISTS crm_actions (
       pbx ${key} NOT NULL, linkedid ${key} NOT NULL, action_key ${key} NOT NULL, portal ${key} NOT NULL, method ${key} NOT NULL,
       params ${blob} NOT NULL, status ${short} NOT NULL, attempts ${int} NOT NULL, outcome ${blob} NULL, event_id ${int} NOT NULL,
-      first_at ${int} NOT NULL, last_at ${int} NOT NULL, PRIMARY KEY (pbx, linkedid, action_key))`,
+      run ${int} NOT NULL, first_at ${int} NOT NULL, last_at ${int} NOT NULL, PRIMARY KEY (pbx, linkedid, action_key))`,
     'CREATE INDEX IF NOT EXISTS crm_actions_status ON crm_actions (pbx, status)',
     `CREATE TABLE IF NOT EXISTS crm_tokens (portal ${key} NOT NULL PRIMARY KEY, access_token ${text} NOT NULL, refresh_token ${text} NOT NULL, expires_at ${int} NOT NULL)`,
   ];
@@ -115,13 +115,14 @@ function actionOf(row: SqlRow): ActionRecord {
     attempts: intOf(row.attempts),
     outcome: unpack(row.outcome),
     eventId: intOf(row.event_id),
+    run: intOf(row.run),
     firstAt: intOf(row.first_at),
     lastAt: intOf(row.last_at),
   };
 }
 
 const EVENT_COLUMNS = ['pbx', 'linkedid', 'run', 'stage', 'conversation_id', 'at_row_id', 'call_full', 'status', 'created_at'];
-const ACTION_COLUMNS = ['pbx', 'linkedid', 'action_key', 'portal', 'method', 'params', 'status', 'attempts', 'outcome', 'event_id', 'first_at', 'last_at'];
+const ACTION_COLUMNS = ['pbx', 'linkedid', 'action_key', 'portal', 'method', 'params', 'status', 'attempts', 'outcome', 'event_id', 'run', 'first_at', 'last_at'];
 
 export async function createConnectorStore(driver: SqlDriver, options: { now?: () => number } = {}): Promise<ConnectorStore> {
   const now = options.now ?? Date.now;
@@ -131,7 +132,7 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
   const upsertCheckpoint = d.upsert('cel_checkpoints', ['pbx', 'cursor_id', 'state', 'updated_at'], ['cursor_id', 'state', 'updated_at']);
   const insertCall = d.insertIfAbsent('calls', ['pbx', 'linkedid', 'run', 'status', 'priority', 'finished', 'start_time', 'created_at', 'updated_at']);
   const insertEvent = d.insertIfAbsent('call_events', EVENT_COLUMNS);
-  const upsertAction = d.upsert('crm_actions', ACTION_COLUMNS, ['portal', 'method', 'params', 'status', 'attempts', 'outcome', 'event_id', 'last_at']);
+  const upsertAction = d.upsert('crm_actions', ACTION_COLUMNS, ['portal', 'method', 'params', 'status', 'attempts', 'outcome', 'event_id', 'run', 'last_at']);
   const upsertToken = d.upsert('crm_tokens', ['portal', 'access_token', 'refresh_token', 'expires_at'], ['access_token', 'refresh_token', 'expires_at']);
 
   /**
@@ -240,7 +241,7 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
       await driver.transaction(async (tx) => {
         for (const p of w.progress ?? []) await tx.run('UPDATE call_events SET progress = ? WHERE id = ?', [pack(p.progress), p.eventId]);
         for (const a of w.actions ?? []) {
-          await tx.run(upsertAction, [pbx, linkedid, a.key, a.portal, a.method, pack(a.params), a.status, a.attempts, pack(a.outcome), a.eventId, a.firstAt, a.lastAt]);
+          await tx.run(upsertAction, [pbx, linkedid, a.key, a.portal, a.method, pack(a.params), a.status, a.attempts, pack(a.outcome), a.eventId, a.run, a.firstAt, a.lastAt]);
         }
         for (const e of w.done ?? []) {
           await tx.run(`UPDATE call_events SET status = 'done', trace = ?, processed_at = ? WHERE id = ?`, [pack(e.trace), at, e.eventId]);

@@ -78,6 +78,8 @@ export interface ActionRecord {
   /** The last classified answer (CrmOutcome) or the reason it was not sent. */
   outcome: JsonValue;
   eventId: number;
+  /** The run that last wrote it (a reprocess resends what an earlier run's CRM refused). */
+  run: number;
   firstAt: number;
   lastAt: number;
 }

@@ -75,7 +75,7 @@ for (const engine of ENGINES) {
       const [ev] = await store.pendingEvents('p', '5.1');
       const action: ActionRecord = {
         linkedid: '5.1', key: 'register', portal: 'example.bitrix24.ru', method: 'telephony.externalcall.register',
-        params: { PHONE_NUMBER: '79001234567' }, status: 'sending', attempts: 1, outcome: null, eventId: ev?.id ?? 0, firstAt: 1000, lastAt: 1000,
+        params: { PHONE_NUMBER: '79001234567' }, status: 'sending', attempts: 1, outcome: null, eventId: ev?.id ?? 0, run: 1, firstAt: 1000, lastAt: 1000,
       };
       await store.write('p', '5.1', { actions: [action], progress: [{ eventId: ev?.id ?? 0, progress: { steps: 2 } }], call: { status: 'waiting', nextAttemptAt: 5000, memory: { a: 1 } } });
       const reopened = await opened.reopen();
