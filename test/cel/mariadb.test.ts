@@ -9,8 +9,9 @@ import {
   CelStateError, createMariaDbSource, createMariaDbStateStore, readCelFile, type CelSource, type CelSourceEvent,
 } from '../../core/cel/sources/index.js';
 import { DB, asStoredByFreepbx, connectRoot, freepbxCelDdl, insertRows, uniqueName } from '../fixtures/cel-sources/db.js';
+import { RECORDED } from './assembler-kit.js';
 
-const recorded = '/work/shared/data/cel-asterisk22-local.jsonl';
+const recorded = RECORDED;
 let root: mysql.Connection | undefined;
 let skip: string | undefined;
 const databases: string[] = [];

@@ -10,12 +10,12 @@ import { runIngest } from '../../core/cel/ingest.js';
 import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource, type StateStore } from '../../core/cel/sources/index.js';
 import type { CelRow } from '../../core/cel/row.js';
 import { testNumbers } from '../fixtures/cel-sources/numbers.js';
+import { FIXTURES, RECORDED } from './assembler-kit.js';
 
-const files = [
-  '/work/shared/data/cel-asterisk22-local.jsonl',
-  ...readdirSync(path.join(import.meta.dirname, '..', 'fixtures', 'cel'), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(import.meta.dirname, '..', 'fixtures', 'cel', f)),
-];
+// Every recorded and public fixture (the recorded Asterisk 22 file is test/fixtures/cel/cel-asterisk22-local.jsonl).
+const files = readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(FIXTURES, f));
+const REPO = path.join(FIXTURES, '..', '..', '..');
 
 const newAssembler = (): CallAssembler => new CallAssembler({ calls: {}, numbers: testNumbers });
 
@@ -31,7 +31,7 @@ async function uninterrupted(file: string, batchSize: number): Promise<{ calls: 
 }
 
 for (const file of files) {
-  test(`${path.relative('/work', file)}: a stop after any batch + restart from the store = one uninterrupted run`, async () => {
+  test(`${path.relative(REPO, file)}: a stop after any batch + restart from the store = one uninterrupted run`, async () => {
     let rowCount = 0;
     for await (const batch of createReplaySource({ path: file }).batches()) rowCount += batch.length;
     const batchSize = rowCount < 100 ? 2 : 9; // small files: more places to stop
@@ -71,7 +71,7 @@ for (const file of files) {
 }
 
 test('a live run finishes a call that never gets LINKEDID_END by the safety timeout while the source is idle, and saves that', async () => {
-  const rows = (await collectRows('/work/shared/data/cel-asterisk22-local.jsonl')).filter((r) => r.linkedid === '1795500122.54' && r.eventtype !== 'LINKEDID_END');
+  const rows = (await collectRows(RECORDED)).filter((r) => r.linkedid === '1795500122.54' && r.eventtype !== 'LINKEDID_END');
   assert.ok(rows.length > 5);
   const controller = new AbortController();
   // A live-like source: one batch, then nothing until stopped (as an idle PBX table).
@@ -111,7 +111,7 @@ test('a live run finishes a call that never gets LINKEDID_END by the safety time
 });
 
 test('a backlog read a week late is not cut between batches: while rows flow, their own clock decides the safety timeout', async () => {
-  const rows = await collectRows('/work/shared/data/cel-asterisk22-local.jsonl');
+  const rows = await collectRows(RECORDED);
   const week = 7 * 24 * 3600 * 1000;
   const lastMs = Date.parse(`${(rows[rows.length - 1] as CelRow).eventtime.replace(' ', 'T')}Z`);
   const finished: FinishedCall[] = [];
@@ -139,7 +139,7 @@ async function collectRows(file: string): Promise<CelRow[]> {
 }
 
 test('a slow store does not slow the batches: saves coalesce, the newest state is saved before runIngest returns', async () => {
-  const file = '/work/shared/data/cel-asterisk22-local.jsonl';
+  const file = RECORDED;
   const reference = await uninterrupted(file, 9);
   const inner = createMemoryStateStore();
   const saved: number[] = [];
@@ -174,7 +174,7 @@ test('a slow store does not slow the batches: saves coalesce, the newest state i
 });
 
 test('with a sink, every stage is committed exactly once with the resume point it leads to, whatever batch the run stops after', async () => {
-  const file = '/work/shared/data/cel-asterisk22-local.jsonl';
+  const file = RECORDED;
   const batchSize = 9;
   const reference = await uninterrupted(file, batchSize);
   let totalBatches = 0;

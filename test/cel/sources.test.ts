@@ -9,9 +9,10 @@ import {
   CelParseError, createReplaySource, parseCelJsonLine, parseCsv, readCelFile, CsvParser, type CelSourceEvent,
   createCelSource, DEFAULT_CEL_SETTINGS,
 } from '../../core/cel/sources/index.js';
+import { RECORDED } from './assembler-kit.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'cel-sources');
-const recorded = '/work/shared/data/cel-asterisk22-local.jsonl';
+const recorded = RECORDED;
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
