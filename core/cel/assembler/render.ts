@@ -1,6 +1,6 @@
 // Internal call state → a fresh call_full document. Called only when a stage event or a finished call
 // is emitted (never per row), and every call builds new objects, so snapshots never share state.
-import { resultCode } from '../result-codes.js';
+import { legFailureCause, resultCode } from '../result-codes.js';
 import type { CallState } from './call.js';
 import type { Party } from './channel-model.js';
 import { identify, partyNumber } from './classify.js';
@@ -54,8 +54,10 @@ export function renderCall(call: CallState, numbers: NumberModel, settings: Comp
   }
 
   const hungUp = primary !== undefined && (primary.hangupcause !== undefined || primary.dialstatus !== '');
+  // A finished call whose main channel never had a HANGUP row: the other legs' causes are the evidence left.
+  const cause = call.finished && !answered && primary !== undefined && !primary.hangupRow ? legFailureCause(otherCauses(call, origin)) : primary?.hangupcause;
   const result = call.finished || hungUp
-    ? resultCode({ dialstatus: primary?.dialstatus ?? '', hangupcause: primary?.hangupcause, answered })
+    ? resultCode({ dialstatus: primary?.dialstatus ?? '', hangupcause: cause, answered })
     : answered ? 200 : 180; // in progress: SIP 180 Ringing until someone answers
   const face = origin?.face;
   const dialplanAnswered = face?.answerApp !== undefined && !DEVICE_ANSWER_APPS.has(face.answerApp);
@@ -86,6 +88,10 @@ export function renderCall(call: CallState, numbers: NumberModel, settings: Comp
     registration: null,
     result,
   };
+}
+
+function* otherCauses(call: CallState, origin: Party | undefined): Generator<number | undefined> {
+  for (const c of call.channels.values()) if (origin === undefined || c.partyKey !== origin.key) yield c.hangupcause;
 }
 
 function conversationChannel(
