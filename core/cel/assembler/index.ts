@@ -15,6 +15,7 @@
 // event) is dropped with a warning instead of being reported.
 import type { CelRow } from '../row.js';
 import { parseExtra, extraString, type ExtraObject } from '../parse-extra.js';
+import { printable } from '../printable.js';
 import { BridgeTracker, HOLDING_BRIDGE } from './bridges.js';
 import { isChannelEvent, isUserDefined, KNOWN_EVENTS } from './events.js';
 import type { CallState } from './call.js';
@@ -146,7 +147,7 @@ export class CallAssembler {
       // taking it for one would make every garbage row with its own linkedid a call.
       n.unknownEvents++;
       n.ignored++;
-      this.warn({ code: 'unknown_event', message: `CEL row ${row.id}: unknown eventtype ${JSON.stringify(type.slice(0, 40))} (userdeftype ${JSON.stringify(row.userdeftype.slice(0, 40))}); ignored`, rowId: row.id });
+      this.warn({ code: 'unknown_event', message: `CEL row ${row.id}: unknown eventtype ${printable(type, 40)} (userdeftype ${printable(row.userdeftype, 40)}); ignored`, rowId: row.id });
       return;
     }
     const existing = this.registry.find(row);
@@ -429,8 +430,8 @@ export function assembleAll(rows: Iterable<CelRow>, options: AssemblerOptions): 
 /** '' when the row has every key field; else which are absent or blank (`" "` would merge unrelated calls). */
 function missingName(row: CelRow): string {
   const names: string[] = [];
-  if (isBlank(row.uniqueid)) names.push(row.uniqueid ? `uniqueid (blank: ${JSON.stringify(row.uniqueid)})` : 'uniqueid');
-  if (isBlank(row.linkedid)) names.push(row.linkedid ? `linkedid (blank: ${JSON.stringify(row.linkedid)})` : 'linkedid');
+  if (isBlank(row.uniqueid)) names.push(row.uniqueid ? `uniqueid (blank: ${printable(row.uniqueid)})` : 'uniqueid');
+  if (isBlank(row.linkedid)) names.push(row.linkedid ? `linkedid (blank: ${printable(row.linkedid)})` : 'linkedid');
   if (isBlank(row.eventtype)) names.push('eventtype');
   if (typeof row.id !== 'number' || !Number.isFinite(row.id)) names.push('id');
   return names.join(', ');

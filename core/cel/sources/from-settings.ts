@@ -1,7 +1,7 @@
 // The `cel` settings section (types/settings/cel.schema.json) → a CelSource and its StateStore.
 // The settings loader (core/settings) validates and fills defaults; this only maps names.
 import type { CelSource, CelSourceEventHandler } from './source.js';
-import { createReplaySource } from './file.js';
+import { createReplaySource } from './replay.js';
 import { createMariaDbSource, type MariaDbSourceOptions } from './mariadb.js';
 import { createMariaDbStateStore, createMemoryStateStore, type StateStore } from './state-store.js';
 import type { CelSettings } from '../../../types/settings.js';
