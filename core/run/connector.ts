@@ -81,6 +81,8 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
       store,
       onStage,
       onFinished,
+      // A resume point that cannot be saved must be seen (it is retried with the newest state).
+      onSaveError: (error, retryInMs) => logger.error({ code: 'CEL_STATE_SAVE_FAILED', retryInMs }, `saving the CEL resume point failed: ${error instanceof Error ? error.message : String(error)}; retrying in ${retryInMs} ms`),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
     });

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { assembleAll, CallAssembler, type FinishedCall, type StageEvent } from '../../core/cel/assembler/index.js';
-import { runIngest, type IngestSink } from '../../core/cel/ingest.js';
+import { runIngest, STAGE_WEIGHT_BUDGET, type IngestSink } from '../../core/cel/ingest.js';
 import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource, type CelState, type StateStore } from '../../core/cel/sources/index.js';
 import type { CelRow } from '../../core/cel/row.js';
 import { testNumbers } from '../fixtures/cel-sources/numbers.js';
 import { FIXTURES, RECORDED } from './assembler-kit.js';
+import { queueCall } from '../fixtures/cel-sources/huge-call.js';
 
 // Every recorded and public fixture (the recorded Asterisk 22 file is test/fixtures/cel/cel-asterisk22-local.jsonl).
 const files = readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })
@@ -207,4 +208,74 @@ test('with a sink, every stage is committed exactly once with the resume point i
     assert.deepEqual(committed.finished.map((c) => c.linkedid), reference.calls.map((c) => c.linkedid), `stop after batch ${stopAfter}: same calls`);
     assert.deepEqual(committed.stages.map((s) => [s.stage, s.linkedid, s.conversationId, s.atRowId]), reference.stages.map((s) => [s.stage, s.linkedid, s.conversationId, s.atRowId]), `stop after batch ${stopAfter}: same stages, none lost or twice`);
   }
+});
+
+test('a failing save is reported and counted, retried with the NEWEST state (the cursor never stalls), and the last state is saved', async () => {
+  const inner = createMemoryStateStore();
+  const attempts: Array<{ cursor: number; ok: boolean }> = [];
+  let failures = 4;
+  const flaky: StateStore = {
+    load: () => inner.load(),
+    close: () => inner.close(),
+    async save(state) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (failures > 0) {
+        failures--;
+        attempts.push({ cursor: state.cursor, ok: false });
+        throw new Error("Got a packet bigger than 'max_allowed_packet' bytes");
+      }
+      attempts.push({ cursor: state.cursor, ok: true });
+      await inner.save(state);
+    },
+  };
+  const reported: string[] = [];
+  // A slow consumer keeps batches coming while the first save is being retried.
+  const result = await runIngest({
+    source: createReplaySource({ path: RECORDED, batchSize: 9 }), assembler: newAssembler(), store: flaky, flushAtEnd: true,
+    onStage: () => new Promise((r) => setTimeout(r, 20)),
+    onSaveError: (error) => void reported.push((error as Error).message),
+  });
+  assert.equal(result.saveErrors, 4);
+  assert.equal(reported.length, 4);
+  assert.match(reported[0]!, /max_allowed_packet/);
+  const firstFailed = attempts[0]!.cursor;
+  const firstSaved = attempts.find((a) => a.ok)!.cursor;
+  assert.ok(firstSaved > firstFailed, `the retry saved a newer state (cursor ${firstSaved}) than the one that failed (${firstFailed})`);
+  assert.equal((await inner.load()).cursor, result.cursor, 'the newest state is saved before runIngest returns');
+});
+
+test('a call with 600 legs in one batch is delivered in parts, not held until the batch ends; every event has its own call_full', async () => {
+  const rows = queueCall(600, { atOnce: true });
+  const source: CelSource = {
+    description: 'one batch', stats: emptyStats(), async close() {},
+    async *batches() {
+      yield rows;
+    },
+  };
+  const deliveries: number[] = [];
+  const stages: StageEvent[] = [];
+  const result = await runIngest({
+    source, assembler: new CallAssembler({ calls: { trunk_channel_patterns: ['^PJSIP/provider-'] }, numbers: testNumbers }),
+    store: createMemoryStateStore(), flushAtEnd: true,
+    onStage: (s) => {
+      let weight = 0;
+      for (const e of s) weight += Object.keys(e.callFull.conversations).length + 1;
+      deliveries.push(weight);
+      // Keep only two snapshots far apart, to check they are independent copies.
+      for (const e of s) if (e.conversationId.endsWith('.1') || e.conversationId.endsWith('.600')) stages.push(e);
+    },
+  });
+  assert.equal(result.batches, 1);
+  assert.ok(deliveries.length > 50, `${deliveries.length} deliveries within the one batch`);
+  assert.ok(Math.max(...deliveries) <= STAGE_WEIGHT_BUDGET + 602, `largest delivery ${Math.max(...deliveries)} rendered conversations`);
+  assert.equal(result.finishedCalls, 1);
+  const [first, last] = [stages[0]!, stages.at(-1)!];
+  assert.equal(Object.keys(first.callFull.conversations).length, 1, 'the first leg saw itself only');
+  assert.equal(Object.keys(last.callFull.conversations).length, 600);
+  const before = first.callFull.conversations[first.conversationId]!.channel.to.custom;
+  last.callFull.conversations[first.conversationId]!.channel.to.custom = 'changed';
+  last.callFull.conversations[first.conversationId]!.channel.from.variants.push('changed');
+  assert.equal(first.callFull.conversations[first.conversationId]!.channel.to.custom, before, 'snapshots share no objects');
+  assert.ok(!first.callFull.conversations[first.conversationId]!.channel.from.variants.includes('changed'));
+  assert.ok(!last.callFull.channel.from.variants.includes('changed'), 'nor do two numbers of one snapshot');
 });

@@ -2,9 +2,10 @@
 // quotes may contain commas, quotes (doubled) and line breaks. Written here rather than pulled in
 // because the CEL replay needs exactly this and good error positions (the physical line where the
 // broken record starts), nothing more.
-// An unterminated quote must not swallow the rest of the file: a quoted field still open after
-// MAX_QUOTED_LINES lines (or at the end) makes its record an error, and the lines after the record's
-// first line are parsed again as records of their own.
+// An unterminated quote must not swallow the rest of the file: a record whose quoted field runs over a
+// line break and then breaks the rules (text after a closing quote, more or fewer fields than the header,
+// still open after MAX_QUOTED_LINES lines or at the end) is an error on its first line, and the lines
+// after that first line are parsed again as records of their own.
 
 export interface CsvRecord {
   /** Physical line (1-based) where the record starts; records may span lines inside quotes. */
@@ -41,6 +42,10 @@ export class CsvParser {
   private out: CsvRecord[] = [];
   /** Text after the first line break inside the current record's quoted field: parsed again if the quote never closes. */
   private replay: string | undefined;
+  /** Set while a char is handled: the multi-line record broke a rule; feed() gives its lines back. */
+  private abandon: string | undefined;
+  /** Fields a record must have (the header's count), once known: a multi-line record with another count is a broken quote. */
+  expectFields: number | undefined;
 
   push(chunk: string): CsvRecord[] {
     this.feed(chunk);
@@ -56,8 +61,13 @@ export class CsvParser {
         const c = chunk[i] as string;
         if (this.replay !== undefined) this.replay += c;
         this.char(c);
-        if (this.replay !== undefined && this.line - this.recordLine > MAX_QUOTED_LINES) {
-          pending = this.abandonQuote(`a quoted field opened on line ${this.recordLine} is not closed within ${MAX_QUOTED_LINES} lines (a missing \`"\`?)`) + chunk.slice(i + 1);
+        if (this.abandon === undefined && this.replay !== undefined && this.line - this.recordLine > MAX_QUOTED_LINES) {
+          this.abandon = `a quoted field opened on line ${this.recordLine} is not closed within ${MAX_QUOTED_LINES} lines (a missing \`"\`?)`;
+        }
+        if (this.abandon !== undefined) {
+          const reason = this.abandon;
+          this.abandon = undefined;
+          pending = this.abandonQuote(reason) + chunk.slice(i + 1);
           break;
         }
       }
@@ -90,6 +100,7 @@ export class CsvParser {
         this.feed(this.abandonQuote('unterminated quoted field (a `"` is never closed)'));
         continue;
       } else if (this.state === State.Quoted) {
+        this.replay = undefined; // nothing after it to read again
         this.fail('unterminated quoted field (a `"` is never closed)');
         this.endRecord(this.line);
       } else if (this.state !== State.FieldStart || this.fields.length > 0 || this.error !== undefined) {
@@ -170,6 +181,11 @@ export class CsvParser {
   }
 
   private fail(message: string): void {
+    if (this.replay !== undefined && this.error === undefined) {
+      // The record took in a line break inside quotes and then broke a rule: the quote was most likely never meant to open.
+      this.abandon = `a quoted field opened on line ${this.recordLine} runs into line ${this.line} and then ${message} (a missing \`"\`?)`;
+      return;
+    }
     this.error ??= message;
     this.state = State.Broken;
   }
@@ -182,8 +198,13 @@ export class CsvParser {
 
   /** `lastLine`: where the record ended (after a line break the counter is already on the next line). */
   private endRecord(lastLine = this.line - 1): void {
-    this.replay = undefined;
     if (this.state !== State.Broken) this.fields.push(this.field);
+    if (this.replay !== undefined && this.expectFields !== undefined && this.fields.length !== this.expectFields && this.error === undefined) {
+      this.fields.pop();
+      this.abandon = `a quoted field opened on line ${this.recordLine} runs to line ${lastLine}, leaving ${this.fields.length + 1} fields instead of ${this.expectFields} (a missing \`"\`?)`;
+      return;
+    }
+    this.replay = undefined;
     const blank = this.error === undefined && this.fields.length === 1 && this.fields[0] === '';
     if (!blank) {
       const record: CsvRecord = { line: this.recordLine, fields: this.fields };

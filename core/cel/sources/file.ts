@@ -128,6 +128,7 @@ async function* readCsv(
           throw new CelFileError(`${file}:line ${record.line}: the first line must be the CSV header naming the columns (eventtype, eventtime, uniqueid, linkedid, …); found ${printable(names.join(','), 120)}`);
         }
         header = names;
+        parser.expectFields = names.length;
         continue;
       }
       if (record.error !== undefined) {
