@@ -429,6 +429,8 @@ export function assembleAll(rows: Iterable<CelRow>, options: AssemblerOptions): 
 
 /** '' when the row has every key field; else which are absent or blank (`" "` would merge unrelated calls). */
 function missingName(row: CelRow): string {
+  // The usual row has every field: answered without building a list.
+  if (!isBlank(row.uniqueid) && !isBlank(row.linkedid) && !isBlank(row.eventtype) && typeof row.id === 'number' && Number.isFinite(row.id)) return '';
   const names: string[] = [];
   if (isBlank(row.uniqueid)) names.push(row.uniqueid ? `uniqueid (blank: ${printable(row.uniqueid)})` : 'uniqueid');
   if (isBlank(row.linkedid)) names.push(row.linkedid ? `linkedid (blank: ${printable(row.linkedid)})` : 'linkedid');

@@ -34,7 +34,8 @@ export async function* readLines(file: string): AsyncGenerator<FileLine> {
     const ok = isUtf8(whole);
     return { no, text: whole.toString('utf8'), badUtf8: !ok, tooLong: false };
   };
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+  // 1 MiB reads: fewer wake-ups than the 64 KiB default, and the CPU is not left idle waiting for them.
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);

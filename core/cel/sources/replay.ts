@@ -1,5 +1,5 @@
 // A finite CelSource over a file, streamed in bounded memory. Rows are put into id order through a
-// window of REORDER_WINDOW rows (a min-heap by id): an export that is shuffled locally comes out sorted,
+// window of REORDER_WINDOW rows (kept sorted by id): an export that is shuffled locally comes out sorted,
 // a row displaced further than the window comes out late and the assembler applies it out of order.
 // Repeated ids: an exact copy of a row is a duplicate and dropped; a DIFFERENT row with an id already used
 // is a conflict. When the first window shows ids that are no ids (conflicts in ≥ 1 % of its rows, e.g.
@@ -14,7 +14,12 @@ import {
   type RereadRequest, type SourcePosition,
 } from './source.js';
 
-export const REORDER_WINDOW = 10_000;
+/**
+ * Rows held to put a file into id order. Id races of concurrent inserts displace rows by a few places; a
+ * larger window kept rows alive long enough to be promoted out of V8's young generation (10,000 rows: 30 %
+ * of a replay's time in the GC).
+ */
+export const REORDER_WINDOW = 1_000;
 
 export interface ReplaySourceOptions {
   path: string;
@@ -114,14 +119,18 @@ export function createReplaySource(options: ReplaySourceOptions): CelSource {
   };
 }
 
-/** The ordering stage: the first window decides whether the file's ids are usable, then a min-heap sorts. */
+/** The ordering stage: the first window decides whether the file's ids are usable, then a sorted window orders. */
 class IdOrder {
   private first: Entry[] | undefined = [];
   private lineMode = false;
-  private readonly heap = new MinHeap();
-  private readonly inHeap = new Map<number, Entry>();
-  /** The last REORDER_WINDOW rows handed on, by id: a copy of one of them arriving later is still a duplicate. */
-  private readonly recent = new Map<number, Entry>();
+  private readonly window = new SortedWindow();
+  /**
+   * Rows in the window and the last REORDER_WINDOW handed on, by id: a copy arriving later is still found.
+   * `emitted` is the ring of ids handed on, to forget the oldest.
+   */
+  private readonly known = new Map<number, Entry>();
+  private readonly emitted: number[] = [];
+  private emittedNext = 0;
   private highest = -Infinity;
 
   constructor(
@@ -143,7 +152,7 @@ class IdOrder {
 
   end(): void {
     if (this.first !== undefined) this.decide();
-    while (this.heap.size > 0) this.emit();
+    while (this.window.size > 0) this.emit();
   }
 
   private decide(): void {
@@ -179,29 +188,33 @@ class IdOrder {
     }
     if (row.id < this.highest) this.stats.outOfOrder++;
     else this.highest = row.id;
-    const prev = this.inHeap.get(row.id) ?? this.recent.get(row.id);
+    const prev = this.known.get(row.id);
     if (prev !== undefined) {
-      if (sameRow(prev.row, row)) {
-        this.stats.duplicates++;
-        return;
-      }
-      this.conflict({
-        where: `line ${entry.line}`,
-        message: `${this.file}:line ${entry.line}: id ${row.id} is already the id of line ${prev.line}, a different row; this one is dropped (the first row with an id wins)`,
-      });
       this.stats.duplicates++;
+      if (!sameRow(prev.row, row)) {
+        this.conflict({
+          where: `line ${entry.line}`,
+          message: `${this.file}:line ${entry.line}: id ${row.id} is already the id of line ${prev.line}, a different row; this one is dropped (the first row with an id wins)`,
+        });
+      }
       return;
     }
-    this.heap.push(entry);
-    this.inHeap.set(row.id, entry);
-    if (this.heap.size > REORDER_WINDOW) this.emit();
+    this.known.set(row.id, entry);
+    this.window.push(entry);
+    if (this.window.size > REORDER_WINDOW) this.emit();
   }
 
   private emit(): void {
-    const e = this.heap.pop() as Entry;
-    if (this.inHeap.get(e.row.id) === e) this.inHeap.delete(e.row.id);
-    this.recent.set(e.row.id, e);
-    if (this.recent.size > REORDER_WINDOW) this.recent.delete(this.recent.keys().next().value as number);
+    const e = this.window.shift();
+    // Remember the id for another REORDER_WINDOW rows, then forget the oldest.
+    if (this.emitted.length < REORDER_WINDOW) this.emitted.push(e.row.id);
+    else {
+      const old = this.emitted[this.emittedNext]!;
+      const kept = this.known.get(old);
+      if (kept !== undefined && kept !== e && !this.window.has(kept)) this.known.delete(old);
+      this.emitted[this.emittedNext] = e.row.id;
+      this.emittedNext = (this.emittedNext + 1) % REORDER_WINDOW;
+    }
     this.out(e.row);
   }
 }
@@ -211,46 +224,49 @@ function sameRow(a: CelRow, b: CelRow): boolean {
   return true;
 }
 
-/** Binary min-heap of entries by (id, line). */
-class MinHeap {
-  private readonly items: Entry[] = [];
+/**
+ * Entries kept sorted by (id, line). A file in id order only ever appends (O(1)); a row out of order is
+ * inserted by binary search, which costs a move of the rows after it, rare by nature.
+ */
+class SortedWindow {
+  private items: Entry[] = [];
+  private head = 0;
+  private readonly inside = new Set<Entry>();
 
   get size(): number {
-    return this.items.length;
+    return this.items.length - this.head;
+  }
+
+  has(e: Entry): boolean {
+    return this.inside.has(e);
   }
 
   push(e: Entry): void {
     const a = this.items;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
+    this.inside.add(e);
+    const last = a[a.length - 1];
+    if (a.length === this.head || last === undefined || !less(e, last)) {
+      a.push(e);
+      return;
     }
+    let lo = this.head;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (less(e, a[mid]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    a.splice(lo, 0, e);
   }
 
-  pop(): Entry | undefined {
-    const a = this.items;
-    if (a.length === 0) return undefined;
-    const top = a[0];
-    const last = a.pop() as Entry;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
+  shift(): Entry {
+    const e = this.items[this.head++] as Entry;
+    this.inside.delete(e);
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
     }
-    return top;
+    return e;
   }
 }
 
