@@ -280,7 +280,7 @@ test('an unfinished call of 40,000 rows (more than max_allowed_packet as rows): 
   }
 });
 
-test('NULL in a nullable column is warned with the row id (read as \'\'), not silently', async (t) => {
+test('NULL in a nullable column, and bytes that are not UTF-8 in a binary one, are warned with the row id, not silently', async (t) => {
   if (skip) return t.skip(skip);
   const conn = root as mysql.Connection;
   const db = await freshTable('celnull');
@@ -288,6 +288,9 @@ test('NULL in a nullable column is warned with the row id (read as \'\'), not si
   await insertRows(conn, db, 'cel', recorded.slice(0, 30));
   await conn.query(`UPDATE \`${db}\`.cel SET channame = NULL, exten = NULL WHERE id = 6`);
   await conn.query(`UPDATE \`${db}\`.cel SET exten = NULL WHERE id = 9`);
+  // A binary caller-name column holding Latin-1 bytes.
+  await conn.query(`ALTER TABLE \`${db}\`.cel MODIFY cid_name VARBINARY(80) NOT NULL`);
+  await conn.query(`UPDATE \`${db}\`.cel SET cid_name = X'4a6f73e9' WHERE id = 12`);
   const run = startRun(db, createMemoryStateStore());
   try {
     await run.until('30 rows', () => run.cursor >= 30);
@@ -299,6 +302,10 @@ test('NULL in a nullable column is warned with the row id (read as \'\'), not si
   assert.match(nulls[0]!, /row 6 \(CHAN_START\): exten, channame are NULL; read as ''/);
   assert.match(nulls[1]!, /row 9 \(BRIDGE_ENTER\): exten is NULL/);
   assert.equal(run.source.stats.nullFields, 2);
+  const encoding = run.events.filter((e) => e.code === 'CEL_BAD_ENCODING').map((e) => e.message);
+  assert.equal(encoding.length, 1, encoding.join('\n'));
+  assert.match(encoding[0]!, /row 12: cid_name has bytes that are not UTF-8/);
+  assert.equal(run.source.stats.badEncoding, 1);
 });
 
 test('a table recreated with its old rows under new ids: one summary line per batch, not a warning per row, and no call twice', async (t) => {
