@@ -295,6 +295,11 @@ async function restore(source: CelSource, assembler: CallAssembler, state: CelSt
     assembler.restore(batch);
     rows += batch.length;
   }
+  if (!signal?.aborted) {
+    const found = new Set(assembler.openCalls()?.linkedids ?? []);
+    const lost = state.open.linkedids.filter((lid) => !found.has(lid) && !assembler.isFinished(lid));
+    if (lost.length > 0) assembler.restoreFailed(lost, source.description);
+  }
   return rows;
 }
 

@@ -279,3 +279,15 @@ test('a call with 600 legs in one batch is delivered in parts, not held until th
   assert.ok(!first.callFull.conversations[first.conversationId]!.channel.from.variants.includes('changed'));
   assert.ok(!last.callFull.channel.from.variants.includes('changed'), 'nor do two numbers of one snapshot');
 });
+
+test('a resume state whose open calls the source no longer has is said, not silently dropped', async () => {
+  const warnings: string[] = [];
+  const store = createMemoryStateStore({ cursor: 300, pendingRows: [], open: { fromId: 1, linkedids: ['gone.1', '1795500122.54'] } });
+  const result = await runIngest({
+    source: createReplaySource({ path: RECORDED }), store, flushAtEnd: true,
+    assembler: new CallAssembler({ calls: {}, numbers: testNumbers, onWarning: (w) => void warnings.push(w.message) }),
+  });
+  assert.ok(result.resumedRows > 0, 'the call that is in the file was rebuilt');
+  assert.ok(warnings.some((m) => /open calls gone\.1 have no rows in replay .* any more/.test(m)), warnings.join('\n'));
+  assert.ok(!warnings.some((m) => m.includes('1795500122.54 have no rows')));
+});

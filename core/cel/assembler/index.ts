@@ -384,6 +384,17 @@ export class CallAssembler {
     return this.registry.recentlyFinished(limit);
   }
 
+  /** Whether a linkedid belongs to a call that finished (within the remembered last 50,000). */
+  isFinished(linkedid: string): boolean {
+    return this.registry.isFinishedLinkedid(linkedid);
+  }
+
+  /** A resume state named open calls the source no longer has (a table recreated while stopped): said, not hidden. */
+  restoreFailed(linkedids: readonly string[], where: string): void {
+    const shown = linkedids.slice(0, 5).join(', ') + (linkedids.length > 5 ? `, … (${linkedids.length} in all)` : '');
+    this.warn({ code: 'restore', message: `the resume state's open calls ${shown} have no rows in ${where} any more (was the table recreated while the connector was stopped?); they cannot be rebuilt` });
+  }
+
   /** After a restart: these calls finished before it, so their late rows are not a new call. */
   rememberFinished(linkedids: Iterable<string>): void {
     for (const lid of linkedids) this.registry.rememberFinished(lid);
