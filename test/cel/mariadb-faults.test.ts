@@ -319,10 +319,10 @@ test('a table recreated with its old rows under new ids: one summary line per ba
   try {
     await run.until('every row', () => run.cursor >= 8000);
     // A restore into a new table: the same rows, ids from 1.
+    const batches = run.batches;
     await conn.query(`DROP TABLE \`${db}\`.cel`);
     await conn.query(freepbxCelDdl(db));
     await insertRows(conn, db, 'cel', rows, { withIds: false });
-    const batches = run.batches;
     await run.until('the recreated table read', () => run.cursor === rows.length && run.batches > batches);
   } finally {
     await run.stop();
