@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { CallAssembler, type AssemblerOptions, type CallsSettings } from '../core/cel/assembler/index.js';
 import type { CelRow } from '../core/cel/row.js';
 import { parseCelJsonLine } from '../core/cel/sources/index.js';
+import { instantiate } from '../test/fixtures/cel-sources/copies.js';
 
 const ROWS_TARGET = Number(process.env.CEL_ASSEMBLY_ROWS ?? 400_000);
 const CONCURRENT = 200; // calls interleaved at any moment
@@ -35,17 +36,6 @@ function templates(): CelRow[][] {
     });
   }
   return [...byScenario.values()];
-}
-
-/** Copy k of a template: every uniqueid, channel-name id and bridge id made unique. */
-function instantiate(template: CelRow[], k: number): CelRow[] {
-  const uid = (s: string): string => (s === '' ? s : `${k}x${s}`);
-  const name = (s: string): string => s.replace(/-([0-9a-f]{8})(;[12])?$/, (_m, hex: string, half: string | undefined) => `-${k.toString(16)}x${hex}${half ?? ''}`);
-  const text = (s: string): string => s
-    .replace(/\b(\d{10}\.\d+)\b/g, (_m, id: string) => `${k}x${id}`)
-    .replace(/-([0-9a-f]{8})(;[12])/g, (_m, hex: string, half: string) => `-${k.toString(16)}x${hex}${half}`)
-    .replace(/"bridge_id":"([^"]+)"/g, (_m, b: string) => `"bridge_id":"${b}-${k}"`);
-  return template.map((r) => ({ ...r, uniqueid: uid(r.uniqueid), linkedid: uid(r.linkedid), channame: name(r.channame), peer: text(r.peer), extra: text(r.extra) }));
 }
 
 /** The mix as JSON lines, calls interleaved CONCURRENT at a time, ids in write order. */

@@ -91,9 +91,9 @@ async function ingestRun(root: mysql.Connection, db: string): Promise<{ rows: nu
     const timedStore: StateStore = {
       load: () => store.load(),
       close: () => store.close(),
-      async save(cursor, pending) {
+      async save(state) {
         const s0 = performance.now();
-        await store.save(cursor, pending);
+        await store.save(state);
         saves++;
         saveMs += performance.now() - s0;
       },

@@ -151,11 +151,17 @@ export interface CelSettings {
      */
     retry_max_ms: number;
     /**
-     * How long a missing id at the tail of the table (an insert not committed yet) is waited for before it is skipped.
+     * How long a missing id (an insert not committed yet: concurrent inserts commit out of id order) holds back the rows after it before it is skipped. The default is above the worst commit lag measured on a loaded server (bench/cel-commit-lag: ~350 ms), with margin; raise it for a slow or remote database.
      *
-     * @default 1000
+     * @default 2000
      */
     gap_wait_ms: number;
+    /**
+     * How long a skipped id is still looked for after that; a row that turns up (a very late commit) is handed over late instead of being lost.
+     *
+     * @default 600000
+     */
+    gap_watch_ms: number;
     /**
      * The connector's own database (same server and credentials) where the cursor and unfinished calls are kept; created when missing. Never the PBX's database.
      *

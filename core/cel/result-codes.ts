@@ -75,6 +75,19 @@ export interface ResultEvidence {
   answered: boolean;
 }
 
+/**
+ * When the main channel has no HANGUP row at all (lost, or a table without it), its dialstatus is unknown:
+ * the cause of the first other leg that failed (not normal, not 26 "non-selected user clearing", which
+ * only says another leg won) is the best evidence left, e.g. a callee's 17 (busy) → 486. The assembler
+ * warns (`no_hangup`) whenever it has to use this.
+ */
+export function legFailureCause(causes: Iterable<number | undefined>): number | undefined {
+  for (const cause of causes) {
+    if (cause !== undefined && !NORMAL_CAUSES.includes(cause) && cause !== 26) return cause;
+  }
+  return undefined;
+}
+
 /** `call_full.result` for the evidence at hand. Pure; the documentation of the rules is at the top of this file. */
 export function resultCode(evidence: ResultEvidence): number {
   const status = evidence.dialstatus.trim().toUpperCase();

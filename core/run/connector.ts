@@ -71,7 +71,7 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
         sink: pipeline.sink(),
         ...(signal ? { signal } : {}),
         ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
-        onSaveError: (error, retryInMs) => logger.error({ err: error, retryInMs }, 'the connector store could not save a batch; retrying (the CEL cursor does not move until it does)'),
+        onSaveError: (error, retryInMs) => logger.error({ code: 'CEL_STATE_SAVE_FAILED', retryInMs }, `the connector store could not save a batch (the CEL cursor does not move until it does): ${error instanceof Error ? error.message : String(error)}; retrying in ${retryInMs} ms`),
       });
       // A replay is done when every call is delivered (or parked); a signal cuts the wait short.
       if (!live && ingest.stopped === 'end') await Promise.race([pipeline.idle({ includeWaiting: true }), untilAborted(signal)]);

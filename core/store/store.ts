@@ -7,7 +7,6 @@
 // Big JSON values (snapshots, traces, memory) are stored deflated: a call's stage snapshots repeat
 // most of each other and shrink ~10x, which keeps huge queue calls within MariaDB's packet limit.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { CelRow } from '../cel/row.js';
 import type { CelState } from '../cel/sources/index.js';
 import type { IngestCommit, IngestSink } from '../cel/ingest.js';
 import type { StageEvent } from '../cel/assembler/index.js';
@@ -173,10 +172,10 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
           byCall.set(s.linkedid, list);
         }
         const at = now();
-        const state: { cursor: number; pendingRows: CelRow[] } = { cursor: batch.cursor, pendingRows: batch.pendingRows };
         await driver.transaction(async (tx) => {
           for (const [linkedid, events] of byCall) await addEvents(tx, pbx, linkedid, events, null, at);
-          await tx.run(upsertCheckpoint, [pbx, batch.cursor, pack(state as unknown as JsonValue), at]);
+          // The resume state is the CEL layer's: stored as it is, handed back by load().
+          await tx.run(upsertCheckpoint, [pbx, batch.cursor, pack(batch.state as unknown as JsonValue), at]);
         });
       },
     };

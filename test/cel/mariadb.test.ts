@@ -9,8 +9,9 @@ import {
   CelStateError, createMariaDbSource, createMariaDbStateStore, readCelFile, type CelSource, type CelSourceEvent,
 } from '../../core/cel/sources/index.js';
 import { DB, asStoredByFreepbx, connectRoot, freepbxCelDdl, insertRows, uniqueName } from '../fixtures/cel-sources/db.js';
+import { RECORDED } from './assembler-kit.js';
 
-const recorded = '/work/shared/data/cel-asterisk22-local.jsonl';
+const recorded = RECORDED;
 let root: mysql.Connection | undefined;
 let skip: string | undefined;
 const databases: string[] = [];
@@ -304,10 +305,10 @@ test('state store: creates its own database, saves cursor and pending rows atomi
   try {
     assert.deepEqual(await store.load(), { cursor: 0, pendingRows: [] }, 'nothing saved yet');
     const pending = recordedRows.slice(5, 12);
-    await store.save(12, pending);
-    await other.save(99, []);
+    await store.save({ cursor: 12, pendingRows: pending });
+    await other.save({ cursor: 99, pendingRows: [] });
     assert.deepEqual(await store.load(), { cursor: 12, pendingRows: pending });
-    await store.save(40, recordedRows.slice(30, 31));
+    await store.save({ cursor: 40, pendingRows: recordedRows.slice(30, 31) });
     assert.deepEqual(await store.load(), { cursor: 40, pendingRows: recordedRows.slice(30, 31) });
     assert.deepEqual(await other.load(), { cursor: 99, pendingRows: [] }, 'keys are independent');
     // A store created again (restart) sees the same state.

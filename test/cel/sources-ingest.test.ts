@@ -6,16 +6,17 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { assembleAll, CallAssembler, type FinishedCall, type StageEvent } from '../../core/cel/assembler/index.js';
-import { runIngest } from '../../core/cel/ingest.js';
-import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource, type StateStore } from '../../core/cel/sources/index.js';
+import { runIngest, STAGE_WEIGHT_BUDGET, type IngestSink } from '../../core/cel/ingest.js';
+import { createMemoryStateStore, createReplaySource, emptyStats, type CelSource, type CelState, type StateStore } from '../../core/cel/sources/index.js';
 import type { CelRow } from '../../core/cel/row.js';
 import { testNumbers } from '../fixtures/cel-sources/numbers.js';
+import { FIXTURES, RECORDED } from './assembler-kit.js';
+import { queueCall } from '../fixtures/cel-sources/huge-call.js';
 
-const files = [
-  '/work/shared/data/cel-asterisk22-local.jsonl',
-  ...readdirSync(path.join(import.meta.dirname, '..', 'fixtures', 'cel'), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(import.meta.dirname, '..', 'fixtures', 'cel', f)),
-];
+// Every recorded and public fixture (the recorded Asterisk 22 file is test/fixtures/cel/cel-asterisk22-local.jsonl).
+const files = readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.jsonl')).sort().map((f) => path.join(FIXTURES, f));
+const REPO = path.join(FIXTURES, '..', '..', '..');
 
 const newAssembler = (): CallAssembler => new CallAssembler({ calls: {}, numbers: testNumbers });
 
@@ -31,7 +32,7 @@ async function uninterrupted(file: string, batchSize: number): Promise<{ calls: 
 }
 
 for (const file of files) {
-  test(`${path.relative('/work', file)}: a stop after any batch + restart from the store = one uninterrupted run`, async () => {
+  test(`${path.relative(REPO, file)}: a stop after any batch + restart from the store = one uninterrupted run`, async () => {
     let rowCount = 0;
     for await (const batch of createReplaySource({ path: file }).batches()) rowCount += batch.length;
     const batchSize = rowCount < 100 ? 2 : 9; // small files: more places to stop
@@ -61,7 +62,9 @@ for (const file of files) {
         source: createReplaySource({ path: file, batchSize }), assembler: newAssembler(), store, flushAtEnd: true,
         onFinished: (c) => void calls.push(...c), onStage: (s) => void stages.push(...s),
       });
-      assert.equal(second.resumedRows, saved.pendingRows.length);
+      // The open calls are kept by reference (re-read from the file), not as rows.
+      assert.deepEqual(saved.pendingRows, []);
+      assert.equal(second.resumedRows > 0, saved.open !== undefined, 'rows re-read exactly when calls were open');
       assert.deepEqual(calls.map((c) => c.linkedid), reference.calls.map((c) => c.linkedid), `stop after batch ${stopAfter}: same calls, none lost or twice`);
       assert.deepEqual(calls.map((c) => c.callFull), reference.calls.map((c) => c.callFull), `stop after batch ${stopAfter}: same call_full`);
       assert.deepEqual(stages.map((s) => [s.stage, s.linkedid, s.atRowId]), reference.stages.map((s) => [s.stage, s.linkedid, s.atRowId]), `stop after batch ${stopAfter}: same stage events`);
@@ -71,7 +74,7 @@ for (const file of files) {
 }
 
 test('a live run finishes a call that never gets LINKEDID_END by the safety timeout while the source is idle, and saves that', async () => {
-  const rows = (await collectRows('/work/shared/data/cel-asterisk22-local.jsonl')).filter((r) => r.linkedid === '1795500122.54' && r.eventtype !== 'LINKEDID_END');
+  const rows = (await collectRows(RECORDED)).filter((r) => r.linkedid === '1795500122.54' && r.eventtype !== 'LINKEDID_END');
   assert.ok(rows.length > 5);
   const controller = new AbortController();
   // A live-like source: one batch, then nothing until stopped (as an idle PBX table).
@@ -111,7 +114,7 @@ test('a live run finishes a call that never gets LINKEDID_END by the safety time
 });
 
 test('a backlog read a week late is not cut between batches: while rows flow, their own clock decides the safety timeout', async () => {
-  const rows = await collectRows('/work/shared/data/cel-asterisk22-local.jsonl');
+  const rows = await collectRows(RECORDED);
   const week = 7 * 24 * 3600 * 1000;
   const lastMs = Date.parse(`${(rows[rows.length - 1] as CelRow).eventtime.replace(' ', 'T')}Z`);
   const finished: FinishedCall[] = [];
@@ -139,17 +142,17 @@ async function collectRows(file: string): Promise<CelRow[]> {
 }
 
 test('a slow store does not slow the batches: saves coalesce, the newest state is saved before runIngest returns', async () => {
-  const file = '/work/shared/data/cel-asterisk22-local.jsonl';
+  const file = RECORDED;
   const reference = await uninterrupted(file, 9);
   const inner = createMemoryStateStore();
   const saved: number[] = [];
   const slowStore: StateStore = {
     load: () => inner.load(),
     close: () => inner.close(),
-    async save(cursor, pending) {
+    async save(state) {
       await new Promise((r) => setTimeout(r, 30));
-      await inner.save(cursor, pending);
-      saved.push(cursor);
+      await inner.save(state);
+      saved.push(state.cursor);
     },
   };
   const controller = new AbortController();
@@ -174,19 +177,21 @@ test('a slow store does not slow the batches: saves coalesce, the newest state i
 });
 
 test('with a sink, every stage is committed exactly once with the resume point it leads to, whatever batch the run stops after', async () => {
-  const file = '/work/shared/data/cel-asterisk22-local.jsonl';
+  const file = RECORDED;
   const batchSize = 9;
   const reference = await uninterrupted(file, batchSize);
   let totalBatches = 0;
   for await (const _ of createReplaySource({ path: file, batchSize }).batches()) totalBatches++;
   for (let stopAfter = 1; stopAfter < totalBatches; stopAfter += 3) {
-    // The sink's "database": events and the resume point change together or not at all.
-    let committed = { cursor: 0, pendingRows: [] as CelRow[], stages: [] as StageEvent[], finished: [] as FinishedCall[] };
-    const sink = {
-      load: async () => structuredClone({ cursor: committed.cursor, pendingRows: committed.pendingRows }),
-      commit: async (c: { cursor: number; pendingRows: CelRow[]; stages: StageEvent[]; finished: FinishedCall[] }) => {
+    // The sink's "database": events and the resume point change together or not at all. The state is
+    // stored as an opaque JSON value, as a connector store keeps it in one column.
+    let committed = { cursor: 0, state: '{"cursor":0,"pendingRows":[]}', stages: [] as StageEvent[], finished: [] as FinishedCall[] };
+    const sink: IngestSink = {
+      load: async () => JSON.parse(committed.state) as CelState,
+      commit: async (c) => {
         await new Promise((resolve) => setTimeout(resolve, 1)); // commits lag behind the batches, so some merge
-        committed = { cursor: c.cursor, pendingRows: structuredClone(c.pendingRows), stages: committed.stages.concat(c.stages), finished: committed.finished.concat(c.finished) };
+        assert.equal(c.state.cursor, c.cursor);
+        committed = { cursor: c.cursor, state: JSON.stringify(c.state), stages: committed.stages.concat(c.stages), finished: committed.finished.concat(c.finished) };
       },
     };
     const controller = new AbortController();
@@ -203,4 +208,86 @@ test('with a sink, every stage is committed exactly once with the resume point i
     assert.deepEqual(committed.finished.map((c) => c.linkedid), reference.calls.map((c) => c.linkedid), `stop after batch ${stopAfter}: same calls`);
     assert.deepEqual(committed.stages.map((s) => [s.stage, s.linkedid, s.conversationId, s.atRowId]), reference.stages.map((s) => [s.stage, s.linkedid, s.conversationId, s.atRowId]), `stop after batch ${stopAfter}: same stages, none lost or twice`);
   }
+});
+
+test('a failing save is reported and counted, retried with the NEWEST state (the cursor never stalls), and the last state is saved', async () => {
+  const inner = createMemoryStateStore();
+  const attempts: Array<{ cursor: number; ok: boolean }> = [];
+  let failures = 4;
+  const flaky: StateStore = {
+    load: () => inner.load(),
+    close: () => inner.close(),
+    async save(state) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (failures > 0) {
+        failures--;
+        attempts.push({ cursor: state.cursor, ok: false });
+        throw new Error("Got a packet bigger than 'max_allowed_packet' bytes");
+      }
+      attempts.push({ cursor: state.cursor, ok: true });
+      await inner.save(state);
+    },
+  };
+  const reported: string[] = [];
+  // A slow consumer keeps batches coming while the first save is being retried.
+  const result = await runIngest({
+    source: createReplaySource({ path: RECORDED, batchSize: 9 }), assembler: newAssembler(), store: flaky, flushAtEnd: true,
+    onStage: () => new Promise((r) => setTimeout(r, 20)),
+    onSaveError: (error) => void reported.push((error as Error).message),
+  });
+  assert.equal(result.saveErrors, 4);
+  assert.equal(reported.length, 4);
+  assert.match(reported[0]!, /max_allowed_packet/);
+  const firstFailed = attempts[0]!.cursor;
+  const firstSaved = attempts.find((a) => a.ok)!.cursor;
+  assert.ok(firstSaved > firstFailed, `the retry saved a newer state (cursor ${firstSaved}) than the one that failed (${firstFailed})`);
+  assert.equal((await inner.load()).cursor, result.cursor, 'the newest state is saved before runIngest returns');
+});
+
+test('a call with 600 legs in one batch is delivered in parts, not held until the batch ends; every event has its own call_full', async () => {
+  const rows = queueCall(600, { atOnce: true });
+  const source: CelSource = {
+    description: 'one batch', stats: emptyStats(), async close() {},
+    async *batches() {
+      yield rows;
+    },
+  };
+  const deliveries: number[] = [];
+  const stages: StageEvent[] = [];
+  const result = await runIngest({
+    source, assembler: new CallAssembler({ calls: { trunk_channel_patterns: ['^PJSIP/provider-'] }, numbers: testNumbers }),
+    store: createMemoryStateStore(), flushAtEnd: true,
+    onStage: (s) => {
+      let weight = 0;
+      for (const e of s) weight += Object.keys(e.callFull.conversations).length + 1;
+      deliveries.push(weight);
+      // Keep only two snapshots far apart, to check they are independent copies.
+      for (const e of s) if (e.conversationId.endsWith('.1') || e.conversationId.endsWith('.600')) stages.push(e);
+    },
+  });
+  assert.equal(result.batches, 1);
+  assert.ok(deliveries.length > 50, `${deliveries.length} deliveries within the one batch`);
+  assert.ok(Math.max(...deliveries) <= STAGE_WEIGHT_BUDGET + 602, `largest delivery ${Math.max(...deliveries)} rendered conversations`);
+  assert.equal(result.finishedCalls, 1);
+  const [first, last] = [stages[0]!, stages.at(-1)!];
+  assert.equal(Object.keys(first.callFull.conversations).length, 1, 'the first leg saw itself only');
+  assert.equal(Object.keys(last.callFull.conversations).length, 600);
+  const before = first.callFull.conversations[first.conversationId]!.channel.to.custom;
+  last.callFull.conversations[first.conversationId]!.channel.to.custom = 'changed';
+  last.callFull.conversations[first.conversationId]!.channel.from.variants.push('changed');
+  assert.equal(first.callFull.conversations[first.conversationId]!.channel.to.custom, before, 'snapshots share no objects');
+  assert.ok(!first.callFull.conversations[first.conversationId]!.channel.from.variants.includes('changed'));
+  assert.ok(!last.callFull.channel.from.variants.includes('changed'), 'nor do two numbers of one snapshot');
+});
+
+test('a resume state whose open calls the source no longer has is said, not silently dropped', async () => {
+  const warnings: string[] = [];
+  const store = createMemoryStateStore({ cursor: 300, pendingRows: [], open: { fromId: 1, linkedids: ['gone.1', '1795500122.54'] } });
+  const result = await runIngest({
+    source: createReplaySource({ path: RECORDED }), store, flushAtEnd: true,
+    assembler: new CallAssembler({ calls: {}, numbers: testNumbers, onWarning: (w) => void warnings.push(w.message) }),
+  });
+  assert.ok(result.resumedRows > 0, 'the call that is in the file was rebuilt');
+  assert.ok(warnings.some((m) => /open calls gone\.1 have no rows in replay .* any more/.test(m)), warnings.join('\n'));
+  assert.ok(!warnings.some((m) => m.includes('1795500122.54 have no rows')));
 });

@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CEL_COLUMNS, type CelRow } from '../../core/cel/row.js';
 import {
-  CelParseError, createReplaySource, parseCelJsonLine, parseCsv, readCelFile, CsvParser, type CelSourceEvent,
+  CelParseError, createReplaySource, emptyStats, parseCelJsonLine, parseCsv, readCelFile, CsvParser, type CelSourceEvent,
   createCelSource, DEFAULT_CEL_SETTINGS,
 } from '../../core/cel/sources/index.js';
+import { RECORDED } from './assembler-kit.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'cel-sources');
-const recorded = '/work/shared/data/cel-asterisk22-local.jsonl';
+const recorded = RECORDED;
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -41,7 +42,9 @@ test('parseCelJsonLine errors name the line and the field', () => {
     ['{"eventtype":"ANSWER","amaflags":"DOCUMENTATION"}', /^line 5: field 'amaflags': must be an integer/],
     ['{"eventtype":"ANSWER","peer":["a"]}', /^line 5: field 'peer': must be a string, got an array/],
     ['{"eventtype":"ANSWER","id":-3}', /^line 5: field 'id': must be a non-negative integer/],
-    ['{"eventtime":"2026-11-24 06:02:02"}', /^line 5: field 'eventtype': is empty/],
+    ['{"eventtime":"2026-11-24 06:02:02"}', /^line 5: field 'eventtype': is missing/],
+    ['{"eventtype":"","eventtime":"2026-11-24 06:02:02"}', /^line 5: field 'eventtype': is empty/],
+    ['{"eventtype":null}', /^line 5: field 'eventtype': is null/],
   ];
   for (const [text, message] of cases) {
     assert.throws(() => parseCelJsonLine(text, 5), (error: unknown) => {
@@ -85,7 +88,9 @@ test('noisy JSON Lines: bad lines are reported with file:line:field and skipped,
   assert.equal(source.stats.duplicates, 1);
   assert.equal(source.stats.outOfOrder, 3);
   assert.ok(source.stats.missingFields > 0);
-  const messages = events.filter((e) => e.code === 'CEL_BAD_LINE').map((e) => e.message);
+  // Messages name the file as it was given (here an absolute path): one path style everywhere.
+  const messages = events.filter((e) => e.code === 'CEL_BAD_LINE').map((e) => e.message.replace(`${fixtures}${path.sep}`, ''));
+  assert.ok(events.filter((e) => e.code === 'CEL_BAD_LINE').every((e) => e.message.startsWith(path.join(fixtures, 'noisy.jsonl'))));
   assert.equal(messages.length, 7);
   assert.match(messages[0] ?? '', /^noisy\.jsonl:line 7: not valid JSON/);
   assert.ok(messages.some((m) => /^noisy\.jsonl:line 10: field 'eventtime'/.test(m)), messages.join('\n'));
@@ -104,7 +109,7 @@ test('RFC 4180 CSV: quotes, commas and line breaks inside fields, CRLF, chunk bo
   const text = 'a,b,c\r\n"x, y","say ""hi""","two\r\nlines"\n,,\nlast,"",end';
   const expected = [
     { line: 1, fields: ['a', 'b', 'c'] },
-    { line: 2, fields: ['x, y', 'say "hi"', 'two\r\nlines'] },
+    { line: 2, fields: ['x, y', 'say "hi"', 'two\r\nlines'], endLine: 3 },
     { line: 4, fields: ['', '', ''] },
     { line: 5, fields: ['last', '', 'end'] },
   ];
@@ -132,7 +137,7 @@ test('CSV quoting errors are reported on the record where they start and parsing
 
 test('CSV replay file: header names the columns, bad records counted and named, ids = line numbers', async () => {
   const bad: string[] = [];
-  const stats = { rowsRead: 0, batches: 0, badLines: 0, missingFields: 0, duplicates: 0, outOfOrder: 0, emptyPolls: 0, retries: 0, gapsSkipped: 0 };
+  const stats = emptyStats();
   const rows = await collect(readCelFile(path.join(fixtures, 'quoting.csv'), { stats, onBadLine: (i) => bad.push(i.message) }));
   assert.deepEqual(rows.map((r) => [r.id, r.eventtype]), [[2, 'CHAN_START'], [3, 'USER_DEFINED_NOTE'], [8, 'HANGUP']]);
   assert.equal(rows[0]?.cid_name, 'Smith, John');
@@ -141,8 +146,8 @@ test('CSV replay file: header names the columns, bad records counted and named, 
   assert.equal(rows[1]?.extra, '{"extra":"a,b"}');
   assert.equal(rows[2]?.extra, '{"hangupcause":16}');
   assert.equal(stats.badLines, 2);
-  assert.match(bad[0] ?? '', /^quoting\.csv:line 5: .*unquoted field/);
-  assert.match(bad[1] ?? '', /^quoting\.csv:line 6: has 4 fields, the header has 9/);
+  assert.match(bad[0] ?? '', /\/quoting\.csv:line 5: .*unquoted field/);
+  assert.match(bad[1] ?? '', /\/quoting\.csv:line 6: has 4 fields, the header has 9/);
 });
 
 test('the recorded file written as CSV replays to exactly the same rows as the JSON Lines', async (t) => {

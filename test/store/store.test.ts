@@ -21,7 +21,7 @@ for (const engine of ENGINES) {
       const sink = opened.store.ingestSink('pbx-a');
       assert.deepEqual(await sink.load(), { cursor: 0, pendingRows: [] });
       await sink.commit({
-        cursor: 17, pendingRows: [row(15), row(16)],
+        cursor: 17, state: { cursor: 17, pendingRows: [row(15), row(16)] },
         stages: [stage('2.1', 'conversation_requested', '2.2', 12, '2026-01-01 10:00:05'), stage('1.1', 'conversation_requested', '1.2', 14, '2026-01-01 10:00:00')],
         finished: [],
       });
@@ -34,7 +34,7 @@ for (const engine of ENGINES) {
       assert.equal(events[0]?.stage, 'conversation_requested');
       assert.deepEqual(events[0]?.callFull, call('2.1', '2026-01-01 10:00:05'));
       // The same stage committed twice (a batch re-read after a crash) is stored once.
-      await sink.commit({ cursor: 18, pendingRows: [], stages: [stage('2.1', 'conversation_requested', '2.2', 12, '2026-01-01 10:00:05')], finished: [] });
+      await sink.commit({ cursor: 18, state: { cursor: 18, pendingRows: [] }, stages: [stage('2.1', 'conversation_requested', '2.2', 12, '2026-01-01 10:00:05')], finished: [] });
       assert.equal((await again.events('pbx-a', '2.1')).length, 1);
     } finally {
       await opened.dispose();
@@ -47,11 +47,11 @@ for (const engine of ENGINES) {
     try {
       const { store } = opened;
       const sink = store.ingestSink('p');
-      await sink.commit({ cursor: 1, pendingRows: [], stages: [stage('9.1', 'conversation_requested', '9.2', 1, '2026-01-01 10:00:00')], finished: [] });
+      await sink.commit({ cursor: 1, state: { cursor: 1, pendingRows: [] }, stages: [stage('9.1', 'conversation_requested', '9.2', 1, '2026-01-01 10:00:00')], finished: [] });
       const [first] = await store.pendingEvents('p', '9.1');
       assert.ok(first);
       // A second stage arrives before the pipeline writes "done" for the first.
-      await sink.commit({ cursor: 2, pendingRows: [], stages: [stage('9.1', 'call_ended', '', 2, '2026-01-01 10:00:00')], finished: [] });
+      await sink.commit({ cursor: 2, state: { cursor: 2, pendingRows: [] }, stages: [stage('9.1', 'call_ended', '', 2, '2026-01-01 10:00:00')], finished: [] });
       await store.write('p', '9.1', { done: [{ eventId: first.id, trace: { ok: true } }], call: { status: 'done' } });
       assert.equal((await store.getCall('p', '9.1'))?.status, 'open', 'still runnable: call_ended is pending');
       const [second] = await store.pendingEvents('p', '9.1');
@@ -71,7 +71,7 @@ for (const engine of ENGINES) {
     if ('skip' in opened) return t.skip(opened.skip);
     try {
       const { store } = opened;
-      await store.ingestSink('p').commit({ cursor: 1, pendingRows: [], stages: [stage('5.1', 'call_ended', '', 1, '2026-02-02 09:00:00')], finished: [] });
+      await store.ingestSink('p').commit({ cursor: 1, state: { cursor: 1, pendingRows: [] }, stages: [stage('5.1', 'call_ended', '', 1, '2026-02-02 09:00:00')], finished: [] });
       const [ev] = await store.pendingEvents('p', '5.1');
       const action: ActionRecord = {
         linkedid: '5.1', key: 'register', portal: 'example.bitrix24.ru', method: 'telephony.externalcall.register',

@@ -28,6 +28,13 @@ export class CallState {
   finished = false;
   /** Something that can change a conversation's stage happened since the last stage sync. */
   dirty = false;
+  /** Rows of channel events (isChannelEvent): a call with none is user-defined/noise rows only and is not reported. */
+  channelRows = 0;
+  /**
+   * Its rows cannot be re-read from the source (they came before a table reset: that id space is gone), so a
+   * resume state keeps its rows instead of a reference (CallAssembler.pinnedRows).
+   */
+  pinned = false;
 
   constructor(id: string, firstRowId: number, private readonly settings: CompiledCallsSettings) {
     this.id = id;
@@ -96,19 +103,21 @@ export class CallState {
     }
     if (!HANDLED_EVENTS.has(type)) {
       if (!NOISE_EVENTS.has(type)) {
-        // A USER_DEFINED event: eventtype holds the user's name. Keep its text for hooks.
+        // A USER_DEFINED event (the assembler rejected unknown names before): eventtype holds the user's name. Keep its text for hooks.
         const name = row.userdeftype !== '' ? row.userdeftype : type;
         const text = extra['extra'];
         c.extra[name] = typeof text === 'string' ? text : extra;
       }
       return false;
     }
+    if (type !== 'LINKEDID_END') this.channelRows++;
     if (EXTRA_KEPT_EVENTS.has(type)) Object.assign(c.extra, extra);
     switch (type) {
       case 'ANSWER':
         if (c.answerApp === undefined) c.answerApp = row.appname;
         break;
       case 'HANGUP': {
+        c.hangupRow = true;
         const status = extraString(extra, 'dialstatus');
         if (status !== '') c.dialstatus = status;
         const cause = extraNumber(extra, 'hangupcause');
@@ -173,6 +182,8 @@ export class CallState {
     }
     this.partyList.sort((a, b) => a.order - b.order);
     this.rows = mergeById(this.rows, other.rows);
+    this.channelRows += other.channelRows;
+    this.pinned ||= other.pinned;
     if (this.record === '') this.record = other.record;
     if (other.lastEventTime > this.lastEventTime) this.lastEventTime = other.lastEventTime;
     if (this.answeredAt === '' || (other.answeredAt !== '' && other.answeredAt < this.answeredAt)) {

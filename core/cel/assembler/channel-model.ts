@@ -22,6 +22,8 @@ export interface ChanState {
   answerApp: string | undefined;
   /** true once the channel entered a bridge (before its first ANSWER = not an originate). */
   bridgedOnce: boolean;
+  /** A HANGUP row was seen (its extra may still have been unreadable). */
+  hangupRow: boolean;
   dialstatus: string;
   hangupcause: number | undefined;
   /** eventtime when the channel was first in a non-holding bridge together with another channel. */
@@ -46,6 +48,7 @@ export function newChannel(row: CelRow, partyKeyFor: (p: ChannelName) => string)
     movedExten: '',
     answerApp: undefined,
     bridgedOnce: false,
+    hangupRow: false,
     dialstatus: '',
     hangupcause: undefined,
     connectedAt: '',

@@ -71,7 +71,7 @@ export class CallRegistry {
     this.live.delete(call);
     for (const lid of call.linkedids.keys()) {
       if (this.byLinkedid.get(lid) === call) this.byLinkedid.delete(lid);
-      this.remember(lid);
+      this.rememberFinished(lid);
     }
     for (const [uid, c] of call.channels) {
       if (this.byUniqueid.get(uid) === call) this.byUniqueid.delete(uid);
@@ -79,7 +79,18 @@ export class CallRegistry {
     }
   }
 
-  private remember(lid: string): void {
+  /** The last `limit` linkedids remembered, oldest first. */
+  recentlyFinished(limit: number): string[] {
+    const order = this.finishedOrder;
+    const n = order.length;
+    // The ring's oldest entry is at finishedNext once it is full (at 0 before).
+    const start = n < FINISHED_MEMORY ? 0 : this.finishedNext;
+    const out: string[] = [];
+    for (let k = Math.max(0, n - limit); k < n; k++) out.push(order[(start + k) % n]!);
+    return out;
+  }
+
+  rememberFinished(lid: string): void {
     if (this.finished.has(lid)) return;
     this.finished.add(lid);
     const order = this.finishedOrder;

@@ -1,7 +1,7 @@
 // The `cel` settings section (types/settings/cel.schema.json) → a CelSource and its StateStore.
 // The settings loader (core/settings) validates and fills defaults; this only maps names.
 import type { CelSource, CelSourceEventHandler } from './source.js';
-import { createReplaySource } from './file.js';
+import { createReplaySource } from './replay.js';
 import { createMariaDbSource, type MariaDbSourceOptions } from './mariadb.js';
 import { createMariaDbStateStore, createMemoryStateStore, type StateStore } from './state-store.js';
 import type { CelSettings } from '../../../types/settings.js';
@@ -16,7 +16,7 @@ export const DEFAULT_CEL_SETTINGS: CelSettings = {
   mariadb: {
     host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'asteriskcdrdb', table: 'cel',
     column_aliases: {}, batch_size: 1000, poll_interval_min_ms: 250, poll_interval_max_ms: 5000,
-    retry_min_ms: 500, retry_max_ms: 30000, gap_wait_ms: 1000, state_database: 'callhook',
+    retry_min_ms: 500, retry_max_ms: 30000, gap_wait_ms: 2000, gap_watch_ms: 600000, state_database: 'callhook',
   },
 };
 
@@ -29,7 +29,7 @@ export function createCelSource(settings: CelSettings, onEvent?: CelSourceEventH
     host: m.host, port: m.port, user: m.user, password: m.password, database: m.database, table: m.table,
     columnAliases: m.column_aliases as MariaDbSourceOptions['columnAliases'], batchSize: m.batch_size,
     pollMinMs: m.poll_interval_min_ms, pollMaxMs: m.poll_interval_max_ms, retryMinMs: m.retry_min_ms,
-    retryMaxMs: m.retry_max_ms, gapWaitMs: m.gap_wait_ms,
+    retryMaxMs: m.retry_max_ms, gapWaitMs: m.gap_wait_ms, gapWatchMs: m.gap_watch_ms,
   };
   if (onEvent) options.onEvent = onEvent;
   return createMariaDbSource(options);

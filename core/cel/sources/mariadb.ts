@@ -1,18 +1,27 @@
 // The live source: polls the PBX's `cel` table (FreePBX `asteriskcdrdb.cel`, Issabel, or any table
 // cel_odbc writes) READ-ONLY. It only ever runs SELECTs: against information_schema to learn the
-// columns, and `WHERE id > cursor ORDER BY id LIMIT n` to read new rows. Everything that can go wrong
-// on a live server (connection killed, server restart, table dropped or recreated) is reported
-// through onEvent and retried with backoff; batches() never throws because of it.
+// columns (mariadb-plan.ts), and `WHERE id >= cursor ORDER BY id LIMIT n` to read new rows. Every page
+// starts with the row at the cursor: if that row is now a different row, or the table's highest id fell
+// below the cursor, the table was recreated or emptied and reading starts over (CEL_CURSOR_RESET). That is
+// decided from the rows, never from metadata (OPTIMIZE TABLE and rebuilding ALTERs change CREATE_TIME).
+// Missing ids are held and watched (id-gaps.ts), so a row committed late is handed over, not lost.
+// Everything that can go wrong on a live server (connection killed, server restart, table dropped or
+// recreated) is reported through onEvent and retried with backoff; batches() never throws because of it.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { createConnection as createCoreConnection, type Connection as CoreConnection } from 'mysql2';
-import { CEL_COLUMNS, type CelRow } from '../row.js';
+import type { CelRow } from '../row.js';
+import { GapTracker } from './id-gaps.js';
 import {
-  emptyStats, type CelBatchOptions, type CelSource, type CelSourceEvent, type CelSourceEventHandler, type CelSourceStats,
+  discover, MASK_INDEX, rangesSql, TableMissingError, toCelRow, type CelColumn, type QueryPlan, type SelectedValues,
+} from './mariadb-plan.js';
+import { BatchNotes } from './notes.js';
+import { MAX_WATCHED_GAPS } from './state-store.js';
+import {
+  emptyStats, inGaps, rowKey, type CelBatchOptions, type CelSource, type CelSourceEvent, type CelSourceEventHandler,
+  type CelSourceStats, type RereadRequest, type RowKey, type SourcePosition,
 } from './source.js';
-
-type CelColumn = (typeof CEL_COLUMNS)[number];
 
 export interface MariaDbConnectionOptions {
   host?: string;
@@ -40,10 +49,12 @@ export interface MariaDbSourceOptions extends MariaDbConnectionOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   /**
-   * At the tail of the table, a missing id usually means an insert that is not committed yet; the
-   * source waits this long (default 1000 ms) for it before accepting the gap (rollbacks leave gaps).
+   * How long a missing id is held (rows after it wait) for an insert that is not committed yet, before it
+   * is skipped (default 2000 ms: above the worst commit lag measured by bench/cel-commit-lag, with margin).
    */
   gapWaitMs?: number;
+  /** How long a skipped id is still looked for; a row that turns up is handed over late (default 600000 ms). */
+  gapWatchMs?: number;
   /** Start after this id (the persisted cursor). batches({ afterId }) overrides it. */
   startAfterId?: number;
   onEvent?: CelSourceEventHandler;
@@ -56,100 +67,22 @@ export interface MariaDbSource extends CelSource {
   readonly connectionId: number | undefined;
 }
 
-/** Asterisk's numeric event codes (enum ast_cel_event_type), for tables whose eventtype column is an integer. */
-const EVENT_NAMES: Readonly<Record<number, string>> = {
-  1: 'CHAN_START', 2: 'CHAN_END', 3: 'HANGUP', 4: 'ANSWER', 5: 'APP_START', 6: 'APP_END', 7: 'BRIDGE_ENTER',
-  8: 'BRIDGE_EXIT', 9: 'PARK_START', 10: 'PARK_END', 11: 'BLINDTRANSFER', 12: 'ATTENDEDTRANSFER', 13: 'USER_DEFINED',
-  14: 'LINKEDID_END', 15: 'PICKUP', 16: 'FORWARD', 17: 'LOCAL_OPTIMIZE', 18: 'LOCAL_OPTIMIZE_BEGIN',
-  19: 'STREAM_BEGIN', 20: 'STREAM_END', 21: 'DTMF',
-};
-
-const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
-
-/** What discovery learned: the SELECT to run (its result rows are CelRows) and what the table lacks. */
-interface QueryPlan {
-  /** One page: `id > ? ORDER BY id LIMIT ?`. */
-  sql: string;
-  /** A backlog range, streamed: `id > ? AND id <= ? ORDER BY id`. */
-  rangeSql: string;
-  maxIdSql: string;
-  missing: string[];
-  createTime: string | null;
-  /** @@auto_increment_increment: ids of consecutive inserts differ by this (1 unless Galera-style clusters). */
-  idStep: number;
-}
-
-interface TableColumn {
-  name: string;
-  type: string;
-  nullable: boolean;
-}
-
-const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set']);
-const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
-
-/**
- * The SQL expression that yields one CelRow field from whatever column type the table uses: text as
- * is, temporal/numeric/binary cast to text (so no time-zone shifting of eventtime: it stays the PBX's
- * local time as written). Empty text, NULL and absent columns all come back as SQL NULL and become
- * '' (amaflags 0) in toCelRow: a NULL is one byte on the wire that mysql2 hands over without decoding,
- * while every '' costs it a native string call. Most CEL rows have 5–10 empty fields, so this takes
- * about a third off the client's decoding time (bench/cel-ingest). LENGTH() = 0, not `= ''`: with the
- * usual PAD SPACE collations `' ' = ''` is true, and a value of spaces must stay as it is.
- */
-function selectExpression(field: CelColumn, column: TableColumn | undefined, columns: Map<string, TableColumn>): string {
-  if (column === undefined) return 'NULL';
-  const name = mysql.escapeId(column.name);
-  if (field === 'amaflags') return INTEGER_TYPES.has(column.type) ? name : `CAST(${name} AS SIGNED)`;
-  let value = name;
-  if (field === 'eventtype' && INTEGER_TYPES.has(column.type)) {
-    // cel_odbc writes the enum code into an integer column; USER_DEFINED rows take the user's name,
-    // as they do in a text column.
-    const names = Object.values(EVENT_NAMES).map((n) => mysql.escape(n)).join(', ');
-    const userdef = columns.get('userdeftype');
-    const byName = `COALESCE(ELT(${name}, ${names}), CAST(${name} AS CHAR))`;
-    value = userdef === undefined ? byName
-      : `CASE WHEN ${name} = 13 AND COALESCE(${mysql.escapeId(userdef.name)}, '') <> '' THEN ${mysql.escapeId(userdef.name)} ELSE ${byName} END`;
-  } else if (BINARY_TYPES.has(column.type)) value = `CONVERT(${name} USING utf8mb4)`;
-  else if (!TEXT_TYPES.has(column.type)) {
-    // A cast never yields '' (and evaluating it twice, e.g. DATETIME → text, costs the server more
-    // than the client saves); its NULL still reads as ''.
-    return `CAST(${name} AS CHAR)`;
-  }
-  return `IF(LENGTH(${value}) = 0, NULL, ${value})`;
-}
-
-/** The selected values (rowsAsArray, in the order id, ...CEL_COLUMNS) → a CelRow; NULL → '' / 0. */
-type SelectedValues = [
-  number, string | null, string | null, string | null, string | null, string | null, string | null, string | null,
-  string | null, string | null, string | null, string | null, string | null, number | null, string | null,
-  string | null, string | null, string | null, string | null, string | null, string | null, string | null,
-];
-
-function toCelRow(v: SelectedValues): CelRow {
-  // One object literal with every field in CelRow's order, so all rows share one hidden class.
-  return {
-    id: v[0], eventtype: v[1] ?? '', eventtime: v[2] ?? '', cid_name: v[3] ?? '', cid_num: v[4] ?? '', cid_ani: v[5] ?? '',
-    cid_rdnis: v[6] ?? '', cid_dnid: v[7] ?? '', exten: v[8] ?? '', context: v[9] ?? '', channame: v[10] ?? '',
-    appname: v[11] ?? '', appdata: v[12] ?? '', amaflags: v[13] ?? 0, accountcode: v[14] ?? '', peeraccount: v[15] ?? '',
-    uniqueid: v[16] ?? '', linkedid: v[17] ?? '', userfield: v[18] ?? '', peer: v[19] ?? '', userdeftype: v[20] ?? '',
-    extra: v[21] ?? '',
-  };
-}
-
-class TableMissingError extends Error {}
+export const DEFAULT_GAP_WAIT_MS = 2000;
+export const DEFAULT_GAP_WATCH_MS = 600_000;
 
 export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSource {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 3306;
   const database = options.database ?? 'asteriskcdrdb';
   const table = options.table ?? 'cel';
+  const where = `${database}.${table}`;
   const batchSize = Math.max(1, options.batchSize ?? 1000);
   const pollMinMs = options.pollMinMs ?? 250;
   const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 5000);
   const retryMinMs = options.retryMinMs ?? 500;
   const retryMaxMs = Math.max(retryMinMs, options.retryMaxMs ?? 30000);
-  const gapWaitMs = options.gapWaitMs ?? 1000;
+  const gapWaitMs = options.gapWaitMs ?? DEFAULT_GAP_WAIT_MS;
+  const gapWatchMs = options.gapWatchMs ?? DEFAULT_GAP_WATCH_MS;
   const aliases = options.columnAliases ?? {};
   const stats = emptyStats();
   let missingColumns: string[] = [];
@@ -166,6 +99,8 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
   /** Set when the server dropped an idle connection (KILL, restart); reported before reconnecting. */
   let lostReason: string | undefined;
   const warnedOnce = new Set<string>();
+  const position: SourcePosition = { cursor: 0, gaps: [], resets: 0 };
+  const gaps = new GapTracker({ holdMs: gapWaitMs, watchMs: gapWatchMs, step: 1, maxWatched: MAX_WATCHED_GAPS });
 
   const report = (event: CelSourceEvent): void => {
     try {
@@ -174,6 +109,9 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
       // A broken event handler must not stop ingestion.
     }
   };
+  const notes = new BatchNotes(report);
+  /** Mask bits (NULL / not UTF-8 fields) of rows that had any, looked up when a row is handed over. */
+  let masks = new WeakMap<CelRow, number>();
 
   async function connect(): Promise<{ conn: mysql.Connection; core: CoreConnection }> {
     const core = createCoreConnection({
@@ -206,94 +144,153 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
     link?.core.destroy();
   }
 
-  async function discover(conn: mysql.Connection): Promise<QueryPlan> {
-    const [columnRows] = await conn.query(
-      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type, IS_NULLABLE AS nullable FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-      [database, table],
-    );
-    const columns = new Map<string, TableColumn>();
-    for (const row of columnRows as Array<{ name: unknown; type: unknown; nullable: unknown }>) {
-      columns.set(String(row.name).toLowerCase(), { name: String(row.name), type: String(row.type).toLowerCase(), nullable: row.nullable === 'YES' });
-    }
-    if (columns.size === 0) throw new TableMissingError(`table ${database}.${table} does not exist (or this user may not read it)`);
-    const [tableRows] = await conn.query(
-      'SELECT CAST(CREATE_TIME AS CHAR) AS created FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
-      [database, table],
-    );
-    const created = (tableRows as Array<{ created: unknown }>)[0]?.created;
-    const [stepRows] = await conn.query('SELECT @@auto_increment_increment AS step');
-    const step = Number((stepRows as Array<{ step: unknown }>)[0]?.step ?? 1);
-
-    const idColumn = columns.get((aliases.id ?? 'id').toLowerCase());
-    if (idColumn === undefined) throw new TableMissingError(`table ${database}.${table} has no '${aliases.id ?? 'id'}' column to order by`);
-    const id = mysql.escapeId(idColumn.name);
-    // Every CEL field is selected in CEL_COLUMNS order (toCelRow relies on it), as text or NULL
-    // (amaflags: integer or NULL). Rows come as arrays (rowsAsArray): toCelRow builds the one object
-    // per row that mysql2 would otherwise build, with the NULLs already turned into ''.
-    const selected: string[] = [`${id} AS id`];
-    const missing: string[] = [];
-    for (const field of CEL_COLUMNS) {
-      let column = columns.get((aliases[field] ?? field).toLowerCase());
-      if (column === undefined && field === 'extra' && aliases.extra === undefined) {
-        // Issabel names it eventextra; cel_odbc fills it only with `alias extra => eventextra`.
-        column = columns.get('eventextra');
-      }
-      if (column === undefined) missing.push(field);
-      selected.push(`${selectExpression(field, column, columns)} AS ${mysql.escapeId(field)}`);
-    }
-    if (missing.includes('eventtype')) throw new TableMissingError(`table ${database}.${table} has no eventtype column`);
-    const from = `${mysql.escapeId(database)}.${mysql.escapeId(table)}`;
-    return {
-      sql: `SELECT ${selected.join(', ')} FROM ${from} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`,
-      rangeSql: `SELECT ${selected.join(', ')} FROM ${from} WHERE ${id} > ? AND ${id} <= ? ORDER BY ${id}`,
-      maxIdSql: `SELECT MAX(${id}) AS maxId FROM ${from}`,
-      missing, idStep: Number.isSafeInteger(step) && step > 0 ? step : 1, createTime: created === null || created === undefined ? null : String(created),
-    };
-  }
-
   function announce(plan: QueryPlan): void {
     missingColumns = plan.missing;
     const key = plan.missing.join(',');
     if (warnedOnce.has(key)) return;
     warnedOnce.add(key);
     if (plan.missing.includes('extra')) {
-      report({ level: 'warn', code: 'CEL_NO_EXTRA', message: `CEL_NO_EXTRA: ${database}.${table} has no extra column (set column_aliases.extra if it has another name); detailed call statuses degrade to answered/missed` });
+      report({ level: 'warn', code: 'CEL_NO_EXTRA', message: `CEL_NO_EXTRA: ${where} has no extra column (set column_aliases.extra if it has another name); detailed call statuses degrade to answered/missed` });
     }
     const others = plan.missing.filter((c) => c !== 'extra');
     if (others.length > 0) {
-      report({ level: 'info', code: 'CEL_MISSING_COLUMNS', message: `${database}.${table} has no column ${others.join(', ')}; those fields read as empty` });
+      report({ level: 'info', code: 'CEL_MISSING_COLUMNS', message: `${where} has no column ${others.join(', ')}; those fields read as empty` });
+    }
+  }
+
+  function mapRows(plan: QueryPlan, values: SelectedValues[]): CelRow[] {
+    const rows = values.map(toCelRow);
+    if (plan.mask.length > 0) {
+      for (let i = 0; i < values.length; i++) {
+        const mask = Number((values[i] as SelectedValues)[MASK_INDEX]);
+        if (mask !== 0) masks.set(rows[i] as CelRow, mask);
+      }
+    }
+    return rows;
+  }
+
+  const query = (conn: mysql.Connection, plan: QueryPlan, from: number, limit: number): Promise<CelRow[]> =>
+    conn.query({ sql: plan.pageSql, values: [from, limit], rowsAsArray: true })
+      .then(([result]) => mapRows(plan, result as unknown as SelectedValues[]));
+
+  /** Reports what the mask says about rows handed over (NULLs read as '', bytes that were not UTF-8). */
+  function noteMasks(plan: QueryPlan, rows: readonly CelRow[]): void {
+    if (plan.mask.length === 0) return;
+    for (const row of rows) {
+      const mask = masks.get(row);
+      if (mask === undefined) continue;
+      const nulls: string[] = [];
+      const encoding: string[] = [];
+      plan.mask.forEach((bit, i) => {
+        if ((mask & (1 << i)) !== 0) (bit.kind === 'null' ? nulls : encoding).push(bit.field);
+      });
+      if (nulls.length > 0) {
+        stats.nullFields++;
+        notes.add('CEL_NULL_FIELDS', 'warn', "rows with NULL fields read as ''", `row ${row.id}`, `${where}: row ${row.id} (${row.eventtype}): ${nulls.join(', ')} ${nulls.length === 1 ? 'is' : 'are'} NULL; read as ''`, nulls.join(', '));
+      }
+      if (encoding.length > 0) {
+        stats.badEncoding++;
+        notes.add('CEL_BAD_ENCODING', 'warn', 'rows with bytes that are not UTF-8', `row ${row.id}`, `${where}: row ${row.id}: ${encoding.join(', ')} ${encoding.length === 1 ? 'has' : 'have'} bytes that are not UTF-8 (replaced with '?')`, encoding.join(', '));
+      }
     }
   }
 
   async function* batches(signal?: AbortSignal, batchOptions: CelBatchOptions = {}): AsyncGenerator<CelRow[]> {
     let cursor = batchOptions.afterId ?? options.startAfterId ?? 0;
+    /** The row at the cursor: the same row must be there on the next read, or the table is not the same table. */
+    let cursorKey: RowKey | undefined = batchOptions.resume?.cursorRow;
+    gaps.reset();
+    gaps.restore(batchOptions.resume?.gaps);
+    gaps.below(cursor);
+    position.cursor = cursor;
     let pollWait = pollMinMs;
     let retryWait = retryMinMs;
     let plan: QueryPlan | undefined;
-    let lastCreateTime: string | null | undefined;
-    /** First time each tail gap (keyed by the missing id) was seen. */
-    const gaps = new Map<number, number>();
+    /** The cursor for which "its row is gone but the table still reaches past it" was checked. */
+    let absentChecked: number | undefined;
+    let lastWatchRead = 0;
     /**
      * While catching up, the next page is requested as soon as one arrives, so the server reads it
      * while the consumer works.
      */
     let prefetched: { cursor: number; result: Promise<CelRow[]> } | undefined;
     /** A backlog much larger than a page (after downtime, first start) is streamed up to this id. */
-    let streamTo: number | undefined;
-    const query = (conn: mysql.Connection, sql: string, after: number): Promise<CelRow[]> =>
-      conn.query({ sql, values: [after, batchSize], rowsAsArray: true })
-        .then(([result]) => (result as unknown as SelectedValues[]).map(toCelRow));
+    let stream: { upTo: number; headTime: string } | undefined;
     const stopped = (): boolean => closed || signal?.aborted === true;
-    const handOver = (rows: CelRow[]): CelRow[] => {
-      cursor = (rows[rows.length - 1] as CelRow).id;
+    const handOver = (current: QueryPlan, rows: CelRow[], late: boolean): CelRow[] => {
+      if (late) stats.lateRows += rows.length;
+      else {
+        const last = rows[rows.length - 1] as CelRow;
+        cursor = last.id;
+        cursorKey = rowKey(last);
+        position.cursor = cursor;
+      }
+      position.gaps = gaps.watched.map((g) => ({ ...g }));
+      noteMasks(current, rows);
+      notes.flush(`${where}: `);
       stats.rowsRead += rows.length;
       stats.batches++;
       return rows;
     };
+    const startOver = (why: string): void => {
+      report({ level: 'warn', code: 'CEL_CURSOR_RESET', message: `${where} was recreated or emptied (${why}); reading it again from the start` });
+      cursor = 0;
+      cursorKey = undefined;
+      absentChecked = undefined;
+      prefetched = undefined;
+      stream = undefined;
+      gaps.reset();
+      position.cursor = 0;
+      position.gaps = [];
+      position.resets++;
+      masks = new WeakMap();
+    };
+    /** Checks the row read at the cursor; returns the rows after it, or undefined when the table started over. */
+    const afterCursor = async (conn: mysql.Connection, current: QueryPlan, rows: CelRow[]): Promise<CelRow[] | undefined> => {
+      if (cursor <= 0) return rows;
+      const first = rows[0];
+      if (first !== undefined && first.id === cursor) {
+        const key = rowKey(first);
+        if (cursorKey !== undefined && !sameKey(cursorKey, key)) {
+          startOver(`row ${cursor} is now ${describeKey(key)}, was ${describeKey(cursorKey)}`);
+          return undefined;
+        }
+        cursorKey = key;
+        return rows.slice(1);
+      }
+      // The cursor row is gone. The table was emptied (or recreated) if nothing reaches the cursor any more;
+      // rows deleted at the cursor (a purge) with newer rows after it are not a reset.
+      if (rows.length === 0 || absentChecked !== cursor) {
+        absentChecked = cursor;
+        const highest = await maxId(conn, current);
+        if (highest < cursor) {
+          startOver(`highest id ${highest}, cursor ${cursor}`);
+          return undefined;
+        }
+      }
+      return rows;
+    };
+    /** The held/skipped-gap decision, with its warnings. */
+    const cutGaps = (rows: CelRow[], headTime?: string): CelRow[] => {
+      const cut = gaps.cut(rows, cursor, headTime);
+      for (const g of cut.skipped) {
+        stats.gapsSkipped++;
+        const ids = g.from === g.to ? `id ${g.from}` : `ids ${g.from}–${g.to}`;
+        notes.add('CEL_ID_GAP_SKIPPED', 'warn', 'skipped id gaps', ids,
+          `${where}: ${ids} did not appear within ${gapWaitMs} ms (an insert not committed yet, or rolled back); continuing after ${g.from === g.to ? 'it' : 'them'}, still looking for ${g.from === g.to ? 'it' : 'them'} for ${Math.round(gapWatchMs / 1000)} s`);
+      }
+      if (cut.old > 0) {
+        stats.gapsSkipped += cut.old;
+        report({ level: 'info', code: 'CEL_ID_GAP_SKIPPED', message: `${where}: ${cut.old} gap${cut.old === 1 ? '' : 's'} in old rows (purged or rolled back long ago) accepted` });
+      }
+      return cut.take === rows.length ? rows : rows.slice(0, cut.take);
+    };
     try {
       while (!stopped()) {
         let accepted: CelRow[] = [];
+        let late = false;
         let wait = 0;
+        let current: QueryPlan | undefined;
         try {
           if (connection === undefined) {
             if (lostReason !== undefined) {
@@ -303,54 +300,87 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
               plan = undefined;
             }
             connection = await connect();
-            report({ level: 'info', code: 'CEL_CONNECTED', message: `connected to ${host}:${port}, reading ${database}.${table} after id ${cursor}` });
+            report({ level: 'info', code: 'CEL_CONNECTED', message: `connected to ${host}:${port}, reading ${where} after id ${cursor}` });
           }
           const { conn, core } = connection;
           if (plan === undefined) {
-            streamTo = undefined;
-            plan = await discover(conn);
+            stream = undefined;
+            absentChecked = undefined;
+            plan = await discover(conn, database, table, aliases);
+            gaps.step = plan.idStep;
             announce(plan);
-            cursor = await checkCursor(conn, plan, cursor, lastCreateTime);
-            lastCreateTime = plan.createTime;
           }
-          const current = plan;
-          if (streamTo !== undefined) {
+          current = plan;
+          // Rows that turned up in watched gaps come first, in a batch of their own (below the cursor).
+          if (gaps.watched.length > 0 && Date.now() - lastWatchRead >= pollMinMs) {
+            lastWatchRead = Date.now();
+            gaps.expire();
+            const found = await readRanges(conn, current, gaps.watched);
+            if (found.length > 0) {
+              gaps.filled(found.map((r) => r.id));
+              for (const row of found) {
+                notes.add('CEL_LATE_ROW', 'warn', 'rows committed late', `row ${row.id}`,
+                  `${where}: row ${row.id} (${row.eventtype}) appeared after its id had been skipped (committed late); handed over now, below the cursor ${cursor}`);
+              }
+              accepted = found;
+              late = true;
+            }
+          }
+          if (!late && stream !== undefined) {
             // One streaming SELECT over the backlog: as fast as a plain read. Its end stays a page
-            // below the newest id, so uncommitted inserts (gaps) are left to the paged tail below.
-            const upTo = streamTo;
-            streamTo = undefined;
-            for await (const batch of streamRange(core, current.rangeSql, cursor, upTo)) {
-              yield handOver(batch);
-              if (stopped()) break;
+            // below the newest id, so the last rows are read by the paged tail.
+            const { upTo, headTime } = stream;
+            stream = undefined;
+            let first = true;
+            for await (const raw of streamRange(core, current, cursor, upTo)) {
+              let batch: CelRow[] | undefined = raw;
+              if (first) {
+                first = false;
+                batch = await afterCursor(conn, current, raw);
+                if (batch === undefined) break;
+              }
+              const handed = cutGaps(batch, headTime);
+              if (handed.length > 0) yield handOver(current, handed, false);
+              // A gap still held inside the backlog: stop here; the paged tail waits for it.
+              if (handed.length < batch.length || stopped()) break;
             }
             retryWait = retryMinMs;
             continue;
           }
-          const values = prefetched?.cursor === cursor ? await prefetched.result : await query(conn, current.sql, cursor);
-          prefetched = undefined;
-          retryWait = retryMinMs;
-          if (values.length === batchSize) {
-            const last = (values[values.length - 1] as CelRow).id;
-            const [maxRows] = await conn.query(current.maxIdSql);
-            const maxId = Number((maxRows as Array<{ maxId: unknown }>)[0]?.maxId ?? 0);
-            if (maxId - last > 4 * batchSize) streamTo = maxId - batchSize;
-            else {
-              prefetched = { cursor: last, result: query(conn, current.sql, last) };
-              prefetched.result.catch(() => undefined); // awaited (and handled) on the next turn, or discarded
+          if (!late) {
+            const limit = cursor > 0 ? batchSize + 1 : batchSize;
+            const page = prefetched?.cursor === cursor ? await prefetched.result : await query(conn, current, cursor, limit);
+            prefetched = undefined;
+            retryWait = retryMinMs;
+            const rows = await afterCursor(conn, current, page);
+            if (rows === undefined) continue; // started over: read again from 0
+            const values = rows.length > batchSize ? rows.slice(0, batchSize) : rows;
+            if (values.length === batchSize) {
+              const last = (values[values.length - 1] as CelRow).id;
+              const highest = await maxId(conn, current);
+              if (highest - last > 4 * batchSize) {
+                stream = { upTo: highest - batchSize, headTime: (await headRow(conn, current))?.eventtime ?? '' };
+              } else {
+                prefetched = { cursor: last, result: query(conn, current, last, batchSize + 1) };
+                prefetched.result.catch(() => undefined); // awaited (and handled) on the next turn, or discarded
+              }
             }
-          }
-          if (values.length === 0) {
-            stats.emptyPolls++;
-            wait = pollWait;
-            pollWait = Math.min(pollWait * 2, pollMaxMs);
-          } else {
-            pollWait = pollMinMs;
-            accepted = values.length < batchSize && cursor > 0 ? cutAtFreshGap(values, cursor, gaps, current.idStep) : values;
-            if (accepted.length === 0) wait = Math.min(pollMinMs, 100);
+            if (values.length === 0) {
+              stats.emptyPolls++;
+              wait = pollWait;
+              pollWait = Math.min(pollWait * 2, pollMaxMs);
+            } else {
+              pollWait = pollMinMs;
+              accepted = cutGaps(values);
+              if (accepted.length === 0) {
+                prefetched = undefined;
+                wait = Math.min(pollMinMs, 100); // a gap is held: look again soon
+              } else if (accepted.length < values.length) prefetched = undefined;
+            }
           }
         } catch (error) {
           prefetched = undefined;
-          streamTo = undefined;
+          stream = undefined;
           if (stopped()) break;
           stats.retries++;
           wait = retryWait;
@@ -360,8 +390,8 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
           if (failure.code === 'CEL_CONNECTION_LOST' || !failure.keepConnection) dropConnection();
           report({ level: 'error', code: failure.code, message: `${failure.message}; retrying in ${wait} ms`, retryInMs: wait });
         }
-        if (accepted.length > 0) {
-          yield handOver(accepted);
+        if (accepted.length > 0 && current !== undefined) {
+          yield handOver(current, accepted, late);
         } else if (wait > 0) {
           await sleep(wait, signal ? AbortSignal.any([signal, closing.signal]) : closing.signal);
         }
@@ -371,17 +401,80 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
     }
   }
 
+  async function maxId(conn: mysql.Connection, plan: QueryPlan): Promise<number> {
+    const [rows] = await conn.query(plan.maxIdSql);
+    const value = (rows as Array<{ maxId: unknown }>)[0]?.maxId;
+    return value === null || value === undefined ? 0 : Number(value);
+  }
+
+  async function headRow(conn: mysql.Connection, plan: QueryPlan): Promise<CelRow | undefined> {
+    const [rows] = await conn.query({ sql: plan.headSql, rowsAsArray: true });
+    return mapRows(plan, rows as unknown as SelectedValues[])[0];
+  }
+
+  async function readRanges(conn: mysql.Connection, plan: QueryPlan, ranges: ReadonlyArray<{ from: number; to: number }>): Promise<CelRow[]> {
+    const out: CelRow[] = [];
+    for (let i = 0; i < ranges.length; i += 200) {
+      const { sql, values } = rangesSql(plan, ranges.slice(i, i + 200));
+      const [rows] = await conn.query({ sql, values, rowsAsArray: true });
+      out.push(...mapRows(plan, rows as unknown as SelectedValues[]));
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
   /**
-   * Streams `after < id <= upTo` in batches. Rows are collected from 'data' events (an async iterator
+   * Rows fromId ≤ id ≤ toId with one of the linkedids, paged over their own connection (ingest calls this
+   * before batches()). Errors are reported and retried like in batches().
+   */
+  async function* reread(request: RereadRequest, signal?: AbortSignal): AsyncGenerator<CelRow[]> {
+    const linkedids = new Set(request.linkedids);
+    const pageSize = batchSize * 5;
+    let from = request.fromId;
+    let link: { conn: mysql.Connection; core: CoreConnection } | undefined;
+    let plan: QueryPlan | undefined;
+    let retryWait = retryMinMs;
+    const stopped = (): boolean => closed || signal?.aborted === true;
+    try {
+      while (!stopped() && from <= request.toId) {
+        let rows: CelRow[];
+        try {
+          link ??= await connect();
+          plan ??= await discover(link.conn, database, table, aliases);
+          rows = await query(link.conn, plan, from, pageSize);
+          retryWait = retryMinMs;
+        } catch (error) {
+          if (stopped()) break;
+          link?.core.destroy();
+          link = undefined;
+          plan = undefined;
+          stats.retries++;
+          const failure = classify(error);
+          report({ level: 'error', code: failure.code, message: `re-reading the open calls' rows: ${failure.message}; retrying in ${retryWait} ms`, retryInMs: retryWait });
+          await sleep(retryWait, signal ? AbortSignal.any([signal, closing.signal]) : closing.signal);
+          retryWait = Math.min(retryWait * 2, retryMaxMs);
+          continue;
+        }
+        const keep = rows.filter((r) => r.id <= request.toId && linkedids.has(r.linkedid) && !inGaps(r.id, request.skip));
+        if (keep.length > 0) yield keep;
+        if (rows.length < pageSize) break;
+        from = (rows[rows.length - 1] as CelRow).id + 1;
+      }
+    } finally {
+      link?.core.destroy();
+    }
+  }
+
+  /**
+   * Streams `after ≤ id ≤ upTo` in batches. Rows are collected from 'data' events (an async iterator
    * over the stream would cost a promise per row); at most two batches are buffered before the
    * stream, and with it the socket, is paused. A stream left early leaves the connection unusable,
    * so it is dropped.
    */
-  async function* streamRange(core: CoreConnection, sql: string, after: number, upTo: number): AsyncGenerator<CelRow[]> {
-    const stream = core.query({ sql, values: [after, upTo], rowsAsArray: true }).stream({ highWaterMark: batchSize });
+  async function* streamRange(core: CoreConnection, plan: QueryPlan, after: number, upTo: number): AsyncGenerator<CelRow[]> {
+    const stream = core.query({ sql: plan.rangeSql, values: [after, upTo], rowsAsArray: true }).stream({ highWaterMark: batchSize });
     activeStream = stream;
     const ready: CelRow[][] = [];
-    let batch: CelRow[] = [];
+    let values: SelectedValues[] = [];
     let ended = false;
     let failure: { error: unknown } | undefined;
     let wake: (() => void) | undefined;
@@ -390,11 +483,14 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
       wake = undefined;
       resolve?.();
     };
-    stream.on('data', (values: SelectedValues) => {
-      batch.push(toCelRow(values));
-      if (batch.length < batchSize) return;
-      ready.push(batch);
-      batch = [];
+    const flush = (): void => {
+      ready.push(mapRows(plan, values));
+      values = [];
+    };
+    stream.on('data', (row: SelectedValues) => {
+      values.push(row);
+      if (values.length < batchSize) return;
+      flush();
       if (ready.length >= 2) stream.pause();
       notify();
     });
@@ -418,7 +514,10 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
         if (failure !== undefined) throw failure.error; // rows received before the failure were handed over
         if (ended) {
           completed = true;
-          if (batch.length > 0) yield batch;
+          if (values.length > 0) {
+            flush();
+            yield ready.shift() as CelRow[];
+          }
           return;
         }
         await new Promise<void>((resolve) => {
@@ -433,64 +532,24 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
       }
     }
   }
-
-  /**
-   * A table whose newest id is below our cursor, or whose creation time changed while we ran, was
-   * dropped/recreated or truncated: its new rows restart at low ids, so reading must restart at 0.
-   */
-  async function checkCursor(conn: mysql.Connection, plan: QueryPlan, cursor: number, lastCreateTime: string | null | undefined): Promise<number> {
-    if (cursor <= 0) return cursor;
-    const recreated = lastCreateTime !== undefined && plan.createTime !== lastCreateTime;
-    const [maxRows] = await conn.query(plan.maxIdSql);
-    const maxId = (maxRows as Array<{ maxId: unknown }>)[0]?.maxId;
-    const highest = maxId === null || maxId === undefined ? 0 : Number(maxId);
-    if (recreated || highest < cursor) {
-      report({ level: 'warn', code: 'CEL_CURSOR_RESET', message: `${database}.${table} was recreated or emptied (highest id ${highest}, cursor ${cursor}); reading it again from the start` });
-      return 0;
-    }
-    return cursor;
-  }
-
-  function cutAtFreshGap(rows: CelRow[], cursor: number, gaps: Map<number, number>, step: number): CelRow[] {
-    const now = Date.now();
-    let expected = cursor + step;
-    for (let i = 0; i < rows.length; i++) {
-      const id = (rows[i] as CelRow).id;
-      if (id > expected) {
-        const since = gaps.get(expected);
-        if (since === undefined) {
-          gaps.set(expected, now);
-          return rows.slice(0, i);
-        }
-        if (now - since < gapWaitMs) return rows.slice(0, i);
-        gaps.delete(expected);
-        stats.gapsSkipped++;
-        report({ level: 'warn', code: 'CEL_ID_GAP_SKIPPED', message: `id ${expected} (up to ${id - 1}) never appeared in ${database}.${table} within ${gapWaitMs} ms; continuing after them` });
-      }
-      expected = id + step;
-    }
-    for (const key of gaps.keys()) if (key < expected) gaps.delete(key);
-    return rows;
-  }
-
   function classify(error: unknown): { code: CelSourceEvent['code']; message: string; rediscover: boolean; keepConnection: boolean } {
     const e = error as { code?: unknown; errno?: unknown; message?: unknown; fatal?: unknown };
     const message = typeof e?.message === 'string' ? e.message : String(error);
     if (error instanceof TableMissingError || e?.errno === 1146 || e?.errno === 1049) {
-      return { code: 'CEL_TABLE_MISSING', message: `cannot read ${database}.${table}: ${message}`, rediscover: true, keepConnection: true };
+      return { code: 'CEL_TABLE_MISSING', message: `cannot read ${where}: ${message}`, rediscover: true, keepConnection: true };
     }
     if (e?.errno === 1054) {
-      return { code: 'CEL_QUERY_FAILED', message: `the columns of ${database}.${table} changed: ${message}`, rediscover: true, keepConnection: true };
+      return { code: 'CEL_QUERY_FAILED', message: `the columns of ${where} changed: ${message}`, rediscover: true, keepConnection: true };
     }
     if (typeof e?.errno === 'number' && e.fatal !== true && e.errno >= 1000 && e.errno < 2000 && e.errno !== 1927) {
       // A server-side error on a live connection (e.g. no SELECT privilege): keep the connection.
-      return { code: 'CEL_QUERY_FAILED', message: `query on ${database}.${table} failed: ${message}`, rediscover: false, keepConnection: true };
+      return { code: 'CEL_QUERY_FAILED', message: `query on ${where} failed: ${message}`, rediscover: false, keepConnection: true };
     }
     return { code: 'CEL_CONNECTION_LOST', message: `connection to ${host}:${port} failed: ${message}`, rediscover: true, keepConnection: false };
   }
 
   return {
-    description: `mariadb ${host}:${port} ${database}.${table}`,
+    description: `mariadb ${host}:${port} ${where}`,
     stats: stats as Readonly<CelSourceStats>,
     get missingColumns() {
       return missingColumns;
@@ -498,13 +557,23 @@ export function createMariaDbSource(options: MariaDbSourceOptions): MariaDbSourc
     get connectionId() {
       return connection?.core.threadId;
     },
+    position: () => ({ cursor: position.cursor, gaps: position.gaps.map((g) => ({ ...g })), resets: position.resets }),
     batches,
+    reread,
     async close() {
       closed = true;
       closing.abort();
       dropConnection();
     },
   };
+}
+
+function sameKey(a: RowKey, b: RowKey): boolean {
+  return a.eventtype === b.eventtype && a.uniqueid === b.uniqueid && a.linkedid === b.linkedid;
+}
+
+function describeKey(k: RowKey): string {
+  return `${k.eventtype} of ${k.uniqueid} (call ${k.linkedid})`;
 }
 
 async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
