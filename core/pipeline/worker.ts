@@ -83,13 +83,18 @@ export async function processCall(deps: WorkerDeps, linkedid: string): Promise<W
           ctx.note(`parked: ${error.reason}`);
           await store.write(pbx, linkedid, {
             ...ctx.takeProgress(),
+            attempt: [{ eventId: event.id, trace: ctx.trace as unknown as JsonValue }],
             call: { status: 'parked', parkedReason: error.reason, nextAttemptAt: null, memory: memoryJson, summary: summarize(enrichedOf(snapshot, memory), memory) as unknown as JsonValue },
           });
           deps.logger.warn({ linkedid, stage: event.stage, reason: error.reason }, 'call parked');
           await deps.onSettled?.(linkedid, 'parked');
           return 'parked';
         }
-        await store.write(pbx, linkedid, { ...ctx.takeProgress(), call: { status: 'waiting', nextAttemptAt: error.retryAt, memory: memoryJson } });
+        await store.write(pbx, linkedid, {
+          ...ctx.takeProgress(),
+          attempt: [{ eventId: event.id, trace: ctx.trace as unknown as JsonValue }],
+          call: { status: 'waiting', nextAttemptAt: error.retryAt, memory: memoryJson },
+        });
         deps.logger.info({ linkedid, stage: event.stage, retryInMs: error.retryAt - deps.now(), reason: error.reason }, 'CRM action failed; the call waits and is retried');
         return 'waiting';
       }

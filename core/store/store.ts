@@ -242,6 +242,7 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         for (const a of w.actions ?? []) {
           await tx.run(upsertAction, [pbx, linkedid, a.key, a.portal, a.method, pack(a.params), a.status, a.attempts, pack(a.outcome), a.eventId, a.run, a.firstAt, a.lastAt]);
         }
+        for (const e of w.attempt ?? []) await tx.run('UPDATE call_events SET trace = ? WHERE id = ?', [pack(e.trace), e.eventId]);
         for (const e of w.done ?? []) {
           await tx.run(`UPDATE call_events SET status = 'done', trace = ?, processed_at = ? WHERE id = ?`, [pack(e.trace), at, e.eventId]);
         }

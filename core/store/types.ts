@@ -99,6 +99,8 @@ export interface CallWrite {
   actions?: readonly ActionRecord[];
   progress?: readonly { eventId: number; progress: JsonValue }[];
   done?: readonly { eventId: number; trace: JsonValue }[];
+  /** The trace of an attempt that stopped (waiting, parked); the event stays pending. */
+  attempt?: readonly { eventId: number; trace: JsonValue }[];
 }
 
 export interface ConnectorStore {
