@@ -9,6 +9,7 @@ import { SettingsError, type Settings } from '../settings/index.js';
 import { NumberSettingsError } from '../numbers/index.js';
 import { runConnector } from '../run/connector.js';
 import { renderCallReport, renderHooksHeader } from '../run/report.js';
+import { BITRIX24_POINTS } from '../pipeline/index.js';
 import { packageVersion } from './version-command.js';
 import { loadHookSettings } from './hook-settings.js';
 
@@ -63,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
       logger,
       signal: abort.signal,
       onReady: ({ hooks, crm, store }) => {
-        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks)}\n`);
+        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, BITRIX24_POINTS)}\n`);
       },
       onCall: (report) => out(json ? `${JSON.stringify(report)}\n` : `${renderCallReport(report)}\n`),
     });

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { JsonObject } from '../../hooks/engine.js';
+import type { HookPointName } from '../../hooks/catalogue.js';
 import type { CallFull, CallNumber, Entity, Registration, User } from '../../types/call_full.js';
 import type { Settings } from '../../types/settings.js';
 import type { CrmOutcome, JsonParams, JsonValue } from '../crm/types.js';
@@ -28,6 +29,13 @@ import {
 import { Blocked, type StepContext } from './steps.js';
 
 export type Bitrix24Settings = Settings['crm']['bitrix24'];
+
+/** The hook points this program runs; the others are not driven by a Bitrix24 pipeline (yet). */
+export const BITRIX24_POINTS: readonly HookPointName[] = [
+  'need_registration', 'process_client_phone', 'process_user_phone', 'process_registration_params', 'customize_show_call_card',
+  'process_final_params', 'process_record_file_path', 'customize_attach_record_url', 'customize_activity', 'customize_entity',
+  'process_task_creation_params', 'post_registration',
+];
 
 /** What the program needs from the Bitrix24 adapter that depends on the deployment (core/crm/index.ts). */
 export interface Bitrix24Kit {

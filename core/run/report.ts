@@ -97,11 +97,17 @@ export function renderCallReport(report: CallReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function renderHooksHeader(status: readonly HookStatus[]): string {
+/**
+ * Which hooks are loaded, each with its state; a hook at a point the configured pipeline never runs
+ * (click-to-call, auto-distribution, Kommo's points under a Bitrix24 pipeline) says so, so "active"
+ * never suggests it takes part.
+ */
+export function renderHooksHeader(status: readonly HookStatus[], driven: readonly string[] | null = null): string {
   if (status.length === 0) return 'hooks: none loaded (every point uses its default)\n';
   const lines = status.map((h) => {
     const err = h.lastError ? `  last error: ${h.lastError.file}:${h.lastError.line ?? 1}:${h.lastError.column ?? 1} ${h.lastError.code} ${h.lastError.message.split('\n')[0] ?? ''}` : '';
-    return `  ${h.point ?? '?'}  ${h.hook}  ${h.source}  ${h.state}${err}`;
+    const idle = driven !== null && h.point !== null && !driven.includes(h.point) ? '  (this pipeline never runs this point)' : '';
+    return `  ${h.point ?? '?'}  ${h.hook}  ${h.source}  ${h.state}${idle}${err}`;
   });
   return `hooks (${status.length}):\n${lines.join('\n')}\n`;
 }

@@ -37,9 +37,11 @@ test('`callhook run` with no settings replays the bundled sample through the exa
   assert.deepEqual(headers.map((m) => m[2]).sort(), [...expected.linkedids].sort(), 'each call once');
   assert.match(r.stdout, new RegExp(`^${expected.linkedids.length} calls, ${expected.stages} stages, 300 CEL rows; 6 hooks$`, 'm'));
   assert.match(r.stdout, /^CRM demo Bitrix24 at http:\/\/127\.0\.0\.1:\d+ \(local, started by callhook: nothing reaches a real CRM\); store sqlite /m);
-  for (const hook of ['need_registration.blacklist.ts', 'need_registration.whitelist.ts', 'process_client_phone.ts', 'process_record_file_path.ts', 'post_registration.ts', 'process_originate_params.ts']) {
+  for (const hook of ['need_registration.blacklist.ts', 'need_registration.whitelist.ts', 'process_client_phone.ts', 'process_record_file_path.ts', 'post_registration.ts']) {
     assert.match(r.stdout, new RegExp(`^  \\S+  ${hook.replace(/\./g, '\\.')}  file  active$`, 'm'), `${hook} is listed as active`);
   }
+  // Click-to-call is not part of the CRM delivery pipeline: its hook is loaded, and marked as idle here.
+  assert.match(r.stdout, /^ {2}process_originate_params {2}process_originate_params\.ts {2}file {2}active {2}\(this pipeline never runs this point\)$/m);
   // The example blacklist blocks extension 204: that call's stages stop at need_registration, nothing is sent.
   const blocks = r.stdout.split('\n\n');
   const blocked = blocks.find((block) => / → 204 {2}.*result 480/.test(block));
