@@ -1,0 +1,307 @@
+// One sandbox child process, seen from the connector: requests and answers over two pipes
+// (sandbox/protocol.ts), the watchdogs, and - when it dies - who killed it.
+//
+// Attribution rests on how the child works: it handles requests one after the other, each to the end of its
+// synchronous part, and writes that request's answer (or, for an async hook, a "pending" notice) before it
+// reads the next one. So at any moment at most one request is executing on the child's main thread: the
+// oldest one without an answer or notice (the "head"). Async hooks that wait for http run their
+// continuations on isolated-vm's threads: they are "pending". When the child dies:
+// - it said who (last words after V8 lost control of an isolate, or a runaway isolate report): that hook;
+// - the supervisor killed it because the head's synchronous part overran its CPU budget by far (an
+//   uninterruptible builtin ignores the budget): the head's hook;
+// - otherwise the suspects are the head and the pending calls: one suspect is the culprit; several are
+//   each re-run alone (the supervisor's probation) until one of them kills a process on its own.
+// Requests that were queued behind the head never started: their hooks are innocent.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { Readable, Writable } from 'node:stream';
+import { childCommand } from './child-entry.js';
+import { encodeFrame, FrameReader, type FromChild, type ToChild } from './protocol.js';
+import { escapeControl } from './text-guard.js';
+import type { SandboxLogger } from './types.js';
+
+/** How far past its CPU budget a synchronous part may run before the child counts as wedged and is killed. */
+export const SYNC_GRACE_MS = 1500;
+/** How long past a pending call's deadline, with the child silent all that time, before it counts as hung. */
+export const SILENCE_GRACE_MS = 2000;
+const WATCHDOG_TICK_MS = 100;
+/** Lines of the child's own stdout/stderr (V8 fatal messages, Node warnings) logged per process at most. */
+const MAX_OUTPUT_LINES = 200;
+
+export interface Attribution {
+  /** The hook that killed the process, when that is certain. */
+  culprit: number | null;
+  /** Hooks that may have killed it (several calls were running): each is re-run alone. */
+  suspects: ReadonlySet<number>;
+  reason: string;
+}
+
+export type Answer =
+  | { kind: 'answer'; message: FromChild; body: string }
+  | { kind: 'died'; attribution: Attribution };
+
+export interface ProcessEvents {
+  /** The process is being killed for a known culprit (before it is gone: the culprit can be moved out now). */
+  onDoomed(verdict: { culprit: number; reason: string }): void;
+  /** The process is gone (not called after close()). */
+  onDeath(attribution: Attribution): void;
+}
+
+export interface RequestOptions {
+  hid: number;
+  /** CPU budget of the request's synchronous part (ms): the sync watchdog allows this plus SYNC_GRACE_MS. */
+  syncBudgetMs: number;
+  /** Wall-clock deadline of the whole request (ms): the silence watchdog allows this plus SILENCE_GRACE_MS. */
+  wallMs: number;
+  /** Run while nothing else runs in this process (a probation re-run of a suspect). */
+  exclusive?: boolean;
+}
+
+interface InFlight extends RequestOptions {
+  rid: number;
+  sentAt: number;
+  /** The synchronous part is over (a pending notice or the answer arrived). */
+  pending: boolean;
+  resolve(answer: Answer): void;
+}
+
+let serials = 0;
+
+export class SandboxProcess {
+  /** Identity of this process (hooks are loaded into a process lazily, on their first call there). */
+  readonly serial = ++serials;
+  /** Hooks loaded in this process. */
+  readonly loaded = new Set<number>();
+  readonly #child: ChildProcess;
+  readonly #requests: Writable;
+  readonly #logger: SandboxLogger;
+  readonly #onDeath: (attribution: Attribution) => void;
+  readonly #onDoomed: (verdict: { culprit: number; reason: string }) => void;
+  readonly #inFlight = new Map<number, InFlight>();
+  #headSince = 0;
+  #lastHeard = performance.now();
+  #verdict: { culprit: number; reason: string } | null = null;
+  #suspectsOverride: { hids: Set<number>; reason: string } | null = null;
+  #closing = false;
+  #dead = false;
+  /** Being killed: requests already sent get their answers or the death, new ones go elsewhere. */
+  #doomed = false;
+  #exitInfo: string | null = null;
+  #outputLines = 0;
+  #gate: Promise<void> | null = null;
+  #corked = false;
+  #idleWaiters: (() => void)[] = [];
+  readonly #timer: NodeJS.Timeout;
+  #resolveExited: () => void = () => {};
+  readonly exited: Promise<void>;
+
+  private constructor(args: string[], logger: SandboxLogger, events: ProcessEvents) {
+    this.#logger = logger;
+    this.#onDeath = events.onDeath;
+    this.#onDoomed = events.onDoomed;
+    this.#child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const [, out, err, requests, answers] = this.#child.stdio as [null, Readable, Readable, Writable, Readable];
+    this.#requests = requests;
+    requests.on('error', () => { /* the child is gone; its exit decides what happens */ });
+    const reader = new FrameReader((header, body) => this.#onAnswer(header as FromChild, body));
+    answers.on('data', (chunk: Buffer) => reader.push(chunk));
+    answers.on('error', () => {});
+    this.#pipeOutput(out, 'stdout');
+    this.#pipeOutput(err, 'stderr');
+    this.exited = new Promise((resolve) => { this.#resolveExited = resolve; });
+    this.#child.on('exit', (code, signal) => {
+      this.#exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
+      // Normally 'close' follows once every answer has been read; this only guards against a pipe left open.
+      setTimeout(() => this.#die(), 1000).unref();
+    });
+    this.#child.on('close', () => this.#die());
+    this.#child.on('error', (error) => { this.#exitInfo = `could not start: ${error.message}`; this.#die(); });
+    this.#timer = setInterval(() => this.#watch(), WATCHDOG_TICK_MS);
+    this.#timer.unref();
+  }
+
+  static async start(logger: SandboxLogger, events: ProcessEvents): Promise<SandboxProcess> {
+    const command = await childCommand();
+    if (command.fallbackReason) logger.warn({ reason: command.fallbackReason }, 'sandbox: could not bundle the child process code; it runs through the TypeScript loader (slower to start)');
+    return new SandboxProcess(command.args, logger, events);
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.#dead && !this.#closing && !this.#doomed;
+  }
+
+  /** Sends a request; resolves with its answer, or with the attribution when the process dies first. */
+  async request(message: ToChild & { rid: number }, body: string, options: RequestOptions): Promise<Answer> {
+    while (this.#gate !== null) await this.#gate;
+    let openGate: (() => void) | null = null;
+    if (options.exclusive) {
+      // Close the gate first (nothing new is sent), then wait for what is running to finish.
+      this.#gate = new Promise<void>((resolve) => { openGate = resolve; });
+      while (this.#inFlight.size > 0 && this.alive) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+    try {
+      return await this.#send(message, body, options);
+    } finally {
+      if (openGate !== null) {
+        this.#gate = null;
+        (openGate as () => void)();
+      }
+    }
+  }
+
+  #send(message: ToChild & { rid: number }, body: string, options: RequestOptions): Promise<Answer> {
+    if (!this.alive) return Promise.resolve({ kind: 'died', attribution: { culprit: null, suspects: new Set(), reason: 'the sandbox process is gone' } });
+    return new Promise<Answer>((resolve) => {
+      const now = performance.now();
+      if (this.#head() === undefined) this.#headSince = now;
+      if (this.#inFlight.size === 0) this.#lastHeard = now;
+      this.#inFlight.set(message.rid, { ...options, rid: message.rid, sentAt: now, pending: false, resolve });
+      // Requests made in the same turn of the event loop (a batch) leave in one write.
+      if (!this.#corked) {
+        this.#corked = true;
+        this.#requests.cork();
+        process.nextTick(() => { this.#corked = false; this.#requests.uncork(); });
+      }
+      this.#requests.write(encodeFrame(message, body));
+    });
+  }
+
+  /** A message that needs no answer (dispose). */
+  notify(message: ToChild): void {
+    if (this.alive) this.#requests.write(encodeFrame(message));
+  }
+
+  #head(): InFlight | undefined {
+    for (const r of this.#inFlight.values()) if (!r.pending) return r;
+    return undefined;
+  }
+
+  #onAnswer(message: FromChild, body: string): void {
+    this.#lastHeard = performance.now();
+    switch (message.op) {
+      case 'lastWords':
+        this.#verdict = { culprit: message.hid, reason: `V8 lost control of its isolate (${escapeControl(message.reason)})` };
+        return;
+      case 'runaway':
+        // The isolate cannot be stopped: its thread would burn a core for minutes. The process goes, and
+        // nothing more is sent to it from now on (the culprit is moved out before its next call).
+        this.kill({ culprit: message.hid, reason: 'its isolate kept running after the deadline and could not be stopped' });
+        return;
+      case 'pending': {
+        const r = this.#inFlight.get(message.rid);
+        if (r && !r.pending) {
+          const wasHead = this.#head() === r;
+          r.pending = true;
+          if (wasHead) this.#headSince = performance.now();
+        }
+        return;
+      }
+      default: {
+        const r = this.#inFlight.get(message.rid);
+        if (!r) return;
+        const wasHead = this.#head() === r;
+        this.#inFlight.delete(message.rid);
+        if (wasHead) this.#headSince = performance.now();
+        if (this.#inFlight.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
+        r.resolve({ kind: 'answer', message, body });
+      }
+    }
+  }
+
+  #watch(): void {
+    if (this.#dead || this.#inFlight.size === 0) return;
+    const now = performance.now();
+    const head = this.#head();
+    if (head && now - this.#headSince > head.syncBudgetMs + SYNC_GRACE_MS) {
+      this.#logger.error({ pid: this.pid, overMs: Math.round(now - this.#headSince - head.syncBudgetMs) }, 'sandbox: a hook\'s synchronous code overran its CPU budget and could not be stopped; killing its process');
+      this.kill({ culprit: head.hid, reason: `its synchronous code ran ${Math.round(now - this.#headSince)} ms, past its CPU budget of ${head.syncBudgetMs} ms, and could not be stopped` });
+      return;
+    }
+    if (now - this.#lastHeard < SILENCE_GRACE_MS) return;
+    const overdue = [...this.#inFlight.values()].filter((r) => r.pending && now - r.sentAt > r.wallMs + SILENCE_GRACE_MS);
+    if (overdue.length === 0) return;
+    this.#logger.error({ pid: this.pid, silentMs: Math.round(now - this.#lastHeard) }, 'sandbox: the sandbox process stopped answering; killing it');
+    const hids = new Set(overdue.map((r) => r.hid));
+    if (hids.size === 1) this.kill({ culprit: overdue[0]?.hid ?? -1, reason: 'the process stopped answering during its call' });
+    else {
+      this.#suspectsOverride = { hids, reason: 'the process stopped answering while these calls were pending' };
+      this.#child.kill('SIGKILL');
+    }
+  }
+
+  /** Kills the process with a known culprit; from now on it takes no requests and the culprit is quarantined. */
+  kill(verdict: { culprit: number; reason: string }): void {
+    if (this.#verdict === null) {
+      this.#verdict = verdict;
+      this.#doomed = true;
+      this.#onDoomed(verdict);
+    }
+    this.#child.kill('SIGKILL');
+  }
+
+  #attribute(): Attribution {
+    const how = this.#exitInfo ?? 'it ended';
+    if (this.#verdict) return { culprit: this.#verdict.culprit, suspects: new Set([this.#verdict.culprit]), reason: `${this.#verdict.reason} (${how})` };
+    if (this.#suspectsOverride) {
+      return { culprit: null, suspects: this.#suspectsOverride.hids, reason: `${this.#suspectsOverride.reason} (${how})` };
+    }
+    const suspects = new Set<number>();
+    const head = this.#head();
+    if (head) suspects.add(head.hid);
+    for (const r of this.#inFlight.values()) if (r.pending) suspects.add(r.hid);
+    if (suspects.size === 1) return { culprit: [...suspects][0] ?? null, suspects, reason: `the process died during its call (${how})` };
+    return { culprit: null, suspects, reason: `the process died (${how})` };
+  }
+
+  #die(): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    clearInterval(this.#timer);
+    this.#resolveExited();
+    const attribution: Attribution = this.#closing ? { culprit: null, suspects: new Set(), reason: 'the sandbox host closed' } : this.#attribute();
+    const inFlight = [...this.#inFlight.values()];
+    this.#inFlight.clear();
+    for (const w of this.#idleWaiters.splice(0)) w();
+    if (!this.#closing) this.#onDeath(attribution);
+    for (const r of inFlight) r.resolve({ kind: 'died', attribution });
+  }
+
+  #pipeOutput(stream: Readable, name: 'stdout' | 'stderr'): void {
+    let rest = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => {
+      const lines = (rest + text).split('\n');
+      rest = lines.pop() ?? '';
+      if (rest.length > 4000) { lines.push(rest); rest = ''; }
+      for (const line of lines) this.#outputLine(name, line);
+    });
+    stream.on('end', () => { if (rest !== '') this.#outputLine(name, rest); });
+    stream.on('error', () => {});
+  }
+
+  /** The child's own output becomes log entries (never raw bytes in the connector's JSON log stream). */
+  #outputLine(stream: 'stdout' | 'stderr', line: string): void {
+    if (line.trim() === '') return;
+    this.#outputLines++;
+    if (this.#outputLines > MAX_OUTPUT_LINES) {
+      if (this.#outputLines === MAX_OUTPUT_LINES + 1) this.#logger.warn({ pid: this.pid, stream }, 'sandbox: further output of the sandbox process is not logged');
+      return;
+    }
+    this.#logger.warn({ pid: this.pid, stream, text: escapeControl(line.slice(0, 2000)) }, 'sandbox: output of the sandbox process');
+  }
+
+  /** Ends the process: its request pipe closes (it exits on its own), killed if it has not gone within 2 s. */
+  async close(): Promise<void> {
+    if (this.#dead) return;
+    this.#closing = true;
+    this.#requests.end();
+    const force = setTimeout(() => this.#child.kill('SIGKILL'), 2000);
+    force.unref();
+    await this.exited;
+    clearTimeout(force);
+  }
+}
