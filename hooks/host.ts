@@ -227,6 +227,8 @@ interface Slot {
   seenTextHash: string | null;
   /** mtime/size/inode seen just before that read; the resync sweep reloads a file whose stat moved on. */
   seenStat: string | null;
+  /** The file is a symbolic link out of its folder or pack: refused without reading it. */
+  linkRefused: boolean;
 }
 
 interface Generation {
@@ -311,6 +313,7 @@ class Host implements HookHost {
     }
     if (this.checker) {
       for (const slot of this.slots.values()) {
+        if (await this.leavesRoot(slot)) continue;
         const text = await readFile(slot.file, 'utf8').catch(() => null);
         if (text !== null) this.checker.prime(slot.file, text, this.pointOf(slot, text));
       }
@@ -384,6 +387,7 @@ class Host implements HookHost {
       dirty: false,
       seenTextHash: null,
       seenStat: null,
+      linkRefused: false,
     };
   }
 
@@ -530,7 +534,7 @@ class Host implements HookHost {
           // A save that lands while a reload reads, type-checks or loads can reach the watcher as an
           // event that is coalesced away (partial writes, a busy machine). Looking at the disk once more
           // guarantees the last save is the one decided on.
-          if (!slot.dirty && !this.closed && !slot.removed) {
+          if (!slot.dirty && !this.closed && !slot.removed && !slot.linkRefused) {
             const now = await this.readStable(slot.file).catch(() => undefined);
             if (now !== undefined && (now === null ? null : sha256(now)) !== slot.seenTextHash) slot.dirty = true;
           }
@@ -545,6 +549,11 @@ class Host implements HookHost {
       this.end();
     });
     return slot.running;
+  }
+
+  private async leavesRoot(slot: Slot): Promise<boolean> {
+    const realRoot = await realpath(slot.root).catch(() => slot.root);
+    return !(await entryStaysInside(slot.file, realRoot));
   }
 
   private async readStable(file: string): Promise<string | null> {
@@ -582,8 +591,8 @@ class Host implements HookHost {
     slot.seenStat = await statKey(slot.file);
     // A hook file that is a symbolic link out of its folder or pack is not read at all (not even by the
     // type checker, whose messages would quote it).
-    const realRoot = await realpath(slot.root).catch(() => slot.root);
-    if (!(await entryStaysInside(slot.file, realRoot))) {
+    slot.linkRefused = await this.leavesRoot(slot);
+    if (slot.linkRefused) {
       this.fail(slot, `link:${slot.seenStat ?? ''}`, { code: 'HOOK_IMPORT_REFUSED', message: "the hook file is a symbolic link that leads outside the hook's folder or pack", line: 1, column: 1 });
       return;
     }

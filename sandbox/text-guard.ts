@@ -55,6 +55,11 @@ function visible(ch: string): string {
   return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
+/** True when the text holds a control, bidi or invisible formatting character. */
+export function hasControl(text: string): boolean {
+  return UNSAFE_TEST.test(text);
+}
+
 /** The text with every control, bidi and invisible formatting character written as a visible escape. */
 export function escapeControl(text: string): string {
   return UNSAFE_TEST.test(text) ? text.replace(UNSAFE, visible) : text;
