@@ -21,6 +21,23 @@ export interface ChildCommand {
 }
 
 let command: Promise<ChildCommand> | null = null;
+let privateDir: string | null = null;
+let progressFiles = 0;
+
+/** A folder only this user can write to, removed when this process exits. */
+function ownDir(): string {
+  if (privateDir === null) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'callhook-sandbox-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    privateDir = dir;
+  }
+  return privateDir;
+}
+
+/** A new file for one child to record the request it is running (see sandbox-process.ts). */
+export function progressFilePath(): string {
+  return path.join(ownDir(), `progress-${process.pid}-${++progressFiles}`);
+}
 
 async function bundle(): Promise<ChildCommand> {
   try {
@@ -38,11 +55,9 @@ async function bundle(): Promise<ChildCommand> {
     });
     const js = result.outputFiles[0];
     if (!js) throw new Error('esbuild produced no output');
-    // A folder only this user can write to: the file is code this process will run.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'callhook-sandbox-'));
-    const file = path.join(dir, 'child.mjs');
+    // In a folder only this user can write to: the file is code this process will run.
+    const file = path.join(ownDir(), 'child.mjs');
     writeFileSync(file, js.text, { mode: 0o600 });
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return { args: ['--no-node-snapshot', file] };
   } catch (error) {
     return {

@@ -1,9 +1,12 @@
 // Entry of a sandbox child process: hosts hook isolates for the supervisor (sandbox/supervisor.ts).
-// Requests arrive on fd 3, answers leave on fd 4 (sandbox/protocol.ts). Every request is handled to the
-// end of its synchronous part, and its answer (or its "pending" notice) written with a blocking write,
-// before the next request is read: so when this process dies, the supervisor knows from the answers it
-// has which request was running. If V8 loses control of an isolate, this process names the hook and
-// aborts; if an isolate cannot be stopped after its deadline, it names the hook and waits to be killed.
+// Requests arrive on fd 3, answers leave on fd 4 (sandbox/protocol.ts). Requests are handled one after the
+// other, each to the end of its synchronous part; before one starts, its rid is written to the progress file
+// (fd 5, a plain file: writing it wakes nobody), and 0 once a batch of requests is done. So when this process
+// dies, the supervisor reads which request was running. Answers of one batch leave together in one write
+// (one wake-up of the connector, not one per answer); a "pending" notice (an async hook now waits for http)
+// is written at once, so the supervisor always knows which calls may still run code. If V8 loses control of
+// an isolate, this process names the hook and aborts; if an isolate cannot be stopped after its deadline, it
+// names the hook and waits to be killed.
 import { writeSync } from 'node:fs';
 import net from 'node:net';
 import { HookError } from './errors.js';
@@ -13,6 +16,7 @@ import type { SandboxLogger } from './types.js';
 
 const REQUESTS_FD = 3;
 const ANSWERS_FD = 4;
+const PROGRESS_FD = 5;
 
 // The supervisor writes the log lines (it has the logger, the breaker and the call's context).
 const silent: SandboxLogger = { debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
@@ -37,9 +41,33 @@ function gateVerdict(rids: readonly number[]): 'run' | 'skipped' | 'deferred' {
   return verdict;
 }
 
-function send(message: FromChild, body = ''): void {
+let held: Buffer[] = [];
+/** True while a batch of requests is being handled: answers wait for the end of the batch. */
+let inBatch = false;
+
+function write(buf: Buffer): void {
+  for (let at = 0; at < buf.length;) at += writeSync(ANSWERS_FD, buf, at);
+}
+
+function flush(): void {
+  if (held.length === 0) return;
+  const out = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held);
+  held = [];
+  write(out);
+}
+
+/** Answers of the batch in progress wait for its end; everything else (and anything urgent) goes now. */
+function send(message: FromChild, body = '', urgent = false): void {
   const frame = encodeFrame(message, body);
-  for (let at = 0; at < frame.length;) at += writeSync(ANSWERS_FD, frame, at);
+  if (inBatch && !urgent) { held.push(frame); return; }
+  flush();
+  write(frame);
+}
+
+const progressBuf = Buffer.alloc(4);
+function progress(rid: number): void {
+  progressBuf.writeUInt32LE(rid, 0);
+  try { writeSync(PROGRESS_FD, progressBuf, 0, 4, 0); } catch { /* no progress file: attribution falls back to suspects */ }
 }
 
 function errorJson(error: HookError): ErrorJson {
@@ -61,10 +89,11 @@ function onRequest(raw: unknown, body: string): void {
       const hook = new InlineHook(msg.compiled, {
         limits: msg.limits, hookSettings: msg.hookSettings, http: msg.http, logger: silent, emitLogs: false,
         breaker: { failureThreshold: Number.MAX_SAFE_INTEGER },
-        onCatastrophic: (reason) => { send({ op: 'lastWords', hid, reason }); process.abort(); },
+        onCatastrophic: (reason) => { send({ op: 'lastWords', hid, reason }, '', true); process.abort(); },
         // Reported after the timed-out call's own answer is written (that answer is still the hook's).
-        onRunaway: () => setImmediate(() => send({ op: 'runaway', hid })),
+        onRunaway: () => setImmediate(() => send({ op: 'runaway', hid }, '', true)),
       });
+      progress(msg.rid);
       try {
         hook.start();
         hooks.set(hid, hook);
@@ -94,7 +123,8 @@ function onRequest(raw: unknown, body: string): void {
       const gate = msg.gate === true;
       if (gate) setGate(rid, null);
       const ctx = { hook: msg.hook, ...(msg.callId !== undefined ? { callId: msg.callId } : {}), ...(msg.wallMs !== undefined ? { wallMs: msg.wallMs } : {}) };
-      const result = hook.invokeRaw(body, ctx, () => send({ op: 'pending', rid }));
+      progress(rid);
+      const result = hook.invokeRaw(body, ctx, () => send({ op: 'pending', rid }, '', true));
       if (result instanceof Promise) void result.then((o) => answer(rid, o, gate));
       else answer(rid, result, gate);
       return;
@@ -114,6 +144,16 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 
 const reader = new FrameReader(onRequest);
 const requests = new net.Socket({ fd: REQUESTS_FD, readable: true, writable: false });
-requests.on('data', (chunk: Buffer) => reader.push(chunk));
+requests.on('data', (chunk: Buffer) => {
+  // The requests of one chunk (a batch the supervisor wrote at once) are one batch here.
+  inBatch = true;
+  try {
+    reader.push(chunk);
+  } finally {
+    inBatch = false;
+    flush();
+    progress(0);
+  }
+});
 requests.on('end', () => process.exit(0));
 requests.on('error', () => process.exit(0));

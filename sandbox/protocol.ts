@@ -5,9 +5,10 @@
 // message, already JSON: a hook's input going down, its result coming up. The connector stringifies an
 // input once and the child hands that string to the isolate as is; the child sends the isolate's result
 // string back as is. No structured clone, no second JSON.stringify in the child, no IPC serialisation
-// walk (which overflowed the child's stack on a deeply nested result). The child writes its answers
-// with a blocking write, so an answer or a "last words" frame is in the pipe before anything can kill
-// the child: the supervisor reads every byte before it decides who crashed it.
+// walk (which overflowed the child's stack on a deeply nested result). The child writes with blocking
+// writes: the answers of a batch together, a "pending" notice or "last words" at once, so they are in the
+// pipe before anything can kill the child; the supervisor reads every byte before it decides who crashed
+// it (with the progress file, sandbox-process.ts).
 import type { CompiledHook } from './compile.js';
 import type { HookErrorInit } from './errors.js';
 import type { HookHttpPolicy } from './http.js';

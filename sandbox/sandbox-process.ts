@@ -1,21 +1,23 @@
 // One sandbox child process, seen from the connector: requests and answers over two pipes
 // (sandbox/protocol.ts), the watchdogs, and - when it dies - who killed it.
 //
-// Attribution rests on how the child works: it handles requests one after the other, each to the end of its
-// synchronous part, and writes that request's answer (or, for an async hook, a "pending" notice) before it
-// reads the next one. So at any moment at most one request is executing on the child's main thread: the
-// oldest one without an answer or notice (the "head"). Async hooks that wait for http run their
-// continuations on isolated-vm's threads: they are "pending". When the child dies:
+// Attribution rests on how the child works (sandbox/child.ts): it handles requests one after the other, each
+// to the end of its synchronous part, and before it starts one it writes that request's rid to a small
+// progress file (0 when it is idle). So at any moment at most one request can be executing on the child's
+// main thread, and the progress file names it. Async hooks that wait for http run their continuations on
+// isolated-vm's threads: the child reports them "pending" at once. When the child dies:
 // - it said who (last words after V8 lost control of an isolate, or a runaway isolate report): that hook;
-// - the supervisor killed it because the head's synchronous part overran its CPU budget by far (an
-//   uninterruptible builtin ignores the budget): the head's hook;
-// - otherwise the suspects are the head and the pending calls: one suspect is the culprit; several are
-//   each re-run alone (the supervisor's probation) until one of them kills a process on its own.
-// Requests that were queued behind the head never started: their hooks are innocent.
+// - the supervisor killed it because a request's synchronous part overran its CPU budget by far (an
+//   uninterruptible builtin ignores the budget): that request's hook;
+// - otherwise the suspects are the request in the progress file and the pending calls: one suspect is the
+//   culprit; several are each re-run alone (the supervisor's probation) until one kills a process on its own.
+// Every other request in flight was either done (its answer had not been sent yet) or had not started: its
+// hook is innocent.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { childCommand } from './child-entry.js';
+import { childCommand, progressFilePath } from './child-entry.js';
 import { encodeFrame, FrameReader, type FromChild, type ToChild } from './protocol.js';
 import { escapeControl } from './text-guard.js';
 import type { SandboxLogger } from './types.js';
@@ -78,7 +80,12 @@ export class SandboxProcess {
   readonly #onDeath: (attribution: Attribution) => void;
   readonly #onDoomed: (verdict: { culprit: number; reason: string }) => void;
   readonly #inFlight = new Map<number, InFlight>();
-  #headSince = 0;
+  readonly #progressPath: string;
+  #progressFd: number | null;
+  readonly #progressBuf = Buffer.alloc(4);
+  /** The request the watchdog last saw running, and since when. */
+  #seenRunning = 0;
+  #seenSince = 0;
   #lastHeard = performance.now();
   #verdict: { culprit: number; reason: string } | null = null;
   #suspectsOverride: { hids: Set<number>; reason: string } | null = null;
@@ -99,7 +106,9 @@ export class SandboxProcess {
     this.#logger = logger;
     this.#onDeath = events.onDeath;
     this.#onDoomed = events.onDoomed;
-    this.#child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    this.#progressPath = progressFilePath();
+    this.#progressFd = openSync(this.#progressPath, 'w+', 0o600);
+    this.#child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', this.#progressFd] });
     const [, out, err, requests, answers] = this.#child.stdio as [null, Readable, Readable, Writable, Readable];
     this.#requests = requests;
     requests.on('error', () => { /* the child is gone; its exit decides what happens */ });
@@ -157,7 +166,6 @@ export class SandboxProcess {
     if (!this.alive) return Promise.resolve({ kind: 'died', attribution: { culprit: null, suspects: new Set(), reason: 'the sandbox process is gone' } });
     return new Promise<Answer>((resolve) => {
       const now = performance.now();
-      if (this.#head() === undefined) this.#headSince = now;
       if (this.#inFlight.size === 0) this.#lastHeard = now;
       this.#inFlight.set(message.rid, { ...options, rid: message.rid, sentAt: now, pending: false, resolve });
       // Requests made in the same turn of the event loop (a batch) leave in one write.
@@ -175,9 +183,16 @@ export class SandboxProcess {
     if (this.alive) this.#requests.write(encodeFrame(message));
   }
 
-  #head(): InFlight | undefined {
-    for (const r of this.#inFlight.values()) if (!r.pending) return r;
-    return undefined;
+  /** The request the child is running on its main thread now (from the progress file), if it is one of ours. */
+  #running(): InFlight | undefined {
+    if (this.#progressFd === null) return undefined;
+    try {
+      if (readSync(this.#progressFd, this.#progressBuf, 0, 4, 0) !== 4) return undefined;
+    } catch {
+      return undefined;
+    }
+    const r = this.#inFlight.get(this.#progressBuf.readUInt32LE(0));
+    return r && !r.pending ? r : undefined;
   }
 
   #onAnswer(message: FromChild, body: string): void {
@@ -193,19 +208,13 @@ export class SandboxProcess {
         return;
       case 'pending': {
         const r = this.#inFlight.get(message.rid);
-        if (r && !r.pending) {
-          const wasHead = this.#head() === r;
-          r.pending = true;
-          if (wasHead) this.#headSince = performance.now();
-        }
+        if (r) r.pending = true;
         return;
       }
       default: {
         const r = this.#inFlight.get(message.rid);
         if (!r) return;
-        const wasHead = this.#head() === r;
         this.#inFlight.delete(message.rid);
-        if (wasHead) this.#headSince = performance.now();
         if (this.#inFlight.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
         r.resolve({ kind: 'answer', message, body });
       }
@@ -215,10 +224,13 @@ export class SandboxProcess {
   #watch(): void {
     if (this.#dead || this.#inFlight.size === 0) return;
     const now = performance.now();
-    const head = this.#head();
-    if (head && now - this.#headSince > head.syncBudgetMs + SYNC_GRACE_MS) {
-      this.#logger.error({ pid: this.pid, overMs: Math.round(now - this.#headSince - head.syncBudgetMs) }, 'sandbox: a hook\'s synchronous code overran its CPU budget and could not be stopped; killing its process');
-      this.kill({ culprit: head.hid, reason: `its synchronous code ran ${Math.round(now - this.#headSince)} ms, past its CPU budget of ${head.syncBudgetMs} ms, and could not be stopped` });
+    const running = this.#running();
+    if (running === undefined || running.rid !== this.#seenRunning) {
+      this.#seenRunning = running?.rid ?? 0;
+      this.#seenSince = now;
+    } else if (now - this.#seenSince > running.syncBudgetMs + SYNC_GRACE_MS) {
+      this.#logger.error({ pid: this.pid, overMs: Math.round(now - this.#seenSince - running.syncBudgetMs) }, 'sandbox: a hook\'s synchronous code overran its CPU budget and could not be stopped; killing its process');
+      this.kill({ culprit: running.hid, reason: `its synchronous code ran over ${Math.round(now - this.#seenSince)} ms, past its CPU budget of ${running.syncBudgetMs} ms, and could not be stopped` });
       return;
     }
     if (now - this.#lastHeard < SILENCE_GRACE_MS) return;
@@ -250,8 +262,8 @@ export class SandboxProcess {
       return { culprit: null, suspects: this.#suspectsOverride.hids, reason: `${this.#suspectsOverride.reason} (${how})` };
     }
     const suspects = new Set<number>();
-    const head = this.#head();
-    if (head) suspects.add(head.hid);
+    const running = this.#running();
+    if (running) suspects.add(running.hid);
     for (const r of this.#inFlight.values()) if (r.pending) suspects.add(r.hid);
     if (suspects.size === 1) return { culprit: [...suspects][0] ?? null, suspects, reason: `the process died during its call (${how})` };
     return { culprit: null, suspects, reason: `the process died (${how})` };
@@ -263,6 +275,11 @@ export class SandboxProcess {
     clearInterval(this.#timer);
     this.#resolveExited();
     const attribution: Attribution = this.#closing ? { culprit: null, suspects: new Set(), reason: 'the sandbox host closed' } : this.#attribute();
+    if (this.#progressFd !== null) {
+      try { closeSync(this.#progressFd); } catch { /* closed */ }
+      this.#progressFd = null;
+      rmSync(this.#progressPath, { force: true });
+    }
     const inFlight = [...this.#inFlight.values()];
     this.#inFlight.clear();
     for (const w of this.#idleWaiters.splice(0)) w();

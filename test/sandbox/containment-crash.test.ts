@@ -66,20 +66,25 @@ test('an uninterruptible builtin at call time costs only its hook: the calls bes
   const { sup, canary, waiting } = await setup();
   try {
     const bomb = await sup.load(await compileSource(`export default () => { ${UNINTERRUPTIBLE} };`), loadOptions({ logger, limits: { cpuMsPerCall: 50, wallMsPerCall: 200 } }));
+    const second = await sup.load(await compileSource(CANARY_SOURCE), loadOptions({ logger }));
     const shared = sup.pidOf(canary);
     assert.ok(shared);
+    // All four leave in one write: the child runs them in this order, the answers of the first would go
+    // back with the batch's (lost when the bomb wedges the process).
+    const done = canary.invoke({ number: BLOCKED }, { hook: 'need_registration' }); // finished before the bomb
     const inHttp = waiting.invoke({ number: BLOCKED }, { hook: 'need_registration' }); // pending in the child
     const crashing = bomb.invoke(null, { hook: 'h' });
-    const queued = canary.invoke({ number: BLOCKED }, { hook: 'need_registration' }); // behind the bomb
-    const [b, w, q] = await Promise.all([crashing, inHttp, queued]);
+    const queued = second.invoke({ number: BLOCKED }, { hook: 'need_registration' }); // behind the bomb
+    const [b, d, w, q] = await Promise.all([crashing, done, inHttp, queued]);
     assert.equal(b.ok ? 'ok' : b.error.code, 'HOOK_CRASHED', b.ok ? '' : b.error.format());
     assert.match(b.ok ? '' : b.error.message, /could not be stopped/);
-    for (const [r, label] of [[w, 'the hook waiting for http'], [q, 'the call queued behind']] as const) {
+    for (const [r, label] of [[d, 'the call that ran before it'], [w, 'the hook waiting for http'], [q, 'the call queued behind']] as const) {
       assert.ok(r.ok, `${label}: ${r.ok ? '' : r.error.format()}`);
       assert.equal(r.value, false, `${label}: its decision did not change`);
     }
     await decides(canary, 'the canary');
     await decides(waiting, 'the http canary');
+    await decides(second, 'the canary behind it');
     assert.equal(bomb.health.consecutiveFailures, 1, 'the culprit is charged');
     await until('the wedged process to be gone', () => !alive(shared));
     // The culprit runs in a process of its own from now on: it crashes that one, and only that one.
