@@ -9,6 +9,7 @@ import { confineToRoot } from './confine.js';
 import { toHookError, type InvokeOutcomeLike, type JsonObject, type JsonValue } from './engine.js';
 import type { ActiveHook } from './active-hook.js';
 import { checkOutput } from './validation.js';
+import { escapeControl } from '../sandbox/text-guard.js';
 import type { HostErrorCode } from './error-codes.js';
 
 export type DefaultReason = 'absent' | 'disabled' | 'failed' | 'cancelled' | 'cooling_down';
@@ -179,7 +180,8 @@ function judge(hook: ActiveHook, answer: InvokeOutcomeLike | null | { thrown: un
     const value = answer.value === undefined ? null : answer.value;
     const invalid = spec.kind === 'parallel' ? null : checkOutput(point, value);
     if (invalid !== null) {
-      run = { kind: 'failed', error: fail('HOOK_BAD_RESULT', `returned an invalid ${point} result: ${invalid}`), durationMs };
+      // The validator quotes the result's own keys: escaped like everything else a hook wrote.
+      run = { kind: 'failed', error: fail('HOOK_BAD_RESULT', `returned an invalid ${point} result: ${escapeControl(invalid)}`), durationMs };
     } else {
       const refined = refineOutput(point, value, env);
       run = refined.ok ? { kind: 'ok', value: refined.value, durationMs } : { kind: 'failed', error: fail(refined.code, refined.message), durationMs };

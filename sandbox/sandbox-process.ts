@@ -67,12 +67,8 @@ interface InFlight extends RequestOptions {
   resolve(answer: Answer): void;
 }
 
-let serials = 0;
-
 export class SandboxProcess {
-  /** Identity of this process (hooks are loaded into a process lazily, on their first call there). */
-  readonly serial = ++serials;
-  /** Hooks loaded in this process. */
+  /** Hooks loaded in this process (a hook is loaded into a process lazily, on its first call there). */
   readonly loaded = new Set<number>();
   readonly #child: ChildProcess;
   readonly #requests: Writable;

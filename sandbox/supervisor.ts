@@ -1,7 +1,7 @@
 // 'process' isolation: hook isolates live in child processes, so that no hook can take the connector down,
 // and a hook that takes its process down costs only that hook.
 //
-// Design (docs/sandbox.md, "Process isolation"): every hook starts in one shared child process (memory per
+// Design (docs/sandbox.md, "What each isolation guarantees"): every hook starts in one shared child process (memory per
 // hook stays that of an isolate, ~1 MB). When the shared process dies (V8 aborts on an uninterruptible
 // builtin, a last-resort GC, a segfault) or has to be killed (a synchronous part that cannot be stopped, an
 // isolate that keeps running after its deadline), sandbox-process.ts says which hook did it. That hook's
@@ -133,7 +133,7 @@ export class ProcessSupervisor {
     if (this.#solos.has(hook.hid) || hook.held !== null) return;
     if (this.#solos.size < MAX_QUARANTINE_PROCESSES) {
       this.#solos.set(hook.hid, new ProcessSlot(this, `quarantine:${hook.file}`));
-      this.logger.warn({ file: hook.file }, `sandbox: ${hook.file} now runs in a sandbox process of its own (it ${reason})`);
+      this.logger.warn({ file: hook.file, reason }, `sandbox: ${hook.file} now runs in a sandbox process of its own`);
       return;
     }
     hook.held = `it crashed the shared sandbox process (${reason}) and all ${MAX_QUARANTINE_PROCESSES} quarantine processes are taken; it is not run until it is reloaded`;

@@ -5,6 +5,9 @@
 // did it costs only itself. Beside every culprit, canary calls are in flight in the same sandbox process -
 // one queued behind it, one waiting for http - and their decisions and breakers must not change.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LoadedHook } from '../../sandbox/index.js';
 import { HookError } from '../../sandbox/index.js';
@@ -193,4 +196,36 @@ test("the sandbox process's own stdout/stderr become log entries, never raw line
     if (previous === undefined) delete process.env.NODE_DEBUG; else process.env.NODE_DEBUG = previous;
     await sup.close();
   }
+});
+
+/** Starts the connector-like fixture; resolves with it and the pid of its sandbox process. */
+async function heldHost(...args: string[]): Promise<{ exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; pid: number; kill(s: NodeJS.Signals): void }> {
+  const require = createRequire(import.meta.url);
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', require.resolve('tsx'), path.resolve('test/fixtures/sandbox/held-host.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const pid = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(Number(out.trim())); });
+    void exited.then(() => reject(new Error('the fixture exited before it was ready')));
+  });
+  return { exited, pid, kill: (s) => child.kill(s) };
+}
+
+test('SIGTERM: a process with a wedged hook and a call that never settles still closes its sandbox and exits 0', { timeout: 60_000 }, async () => {
+  const host = await heldHost('--wedged');
+  assert.ok(host.pid > 0 && alive(host.pid));
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  host.kill('SIGTERM');
+  const { code } = await host.exited;
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 15_000, 'it exited');
+  await until('the sandbox process to be gone', () => !alive(host.pid));
+});
+
+test('a connector killed outright leaves no sandbox process behind (it exits when its pipe closes)', { timeout: 60_000 }, async () => {
+  const host = await heldHost();
+  host.kill('SIGKILL');
+  await host.exited;
+  await until('the orphaned sandbox process to exit on its own', () => !alive(host.pid));
 });
