@@ -1,8 +1,8 @@
 // Entry of a sandbox child process: hosts hook isolates for the supervisor (sandbox/supervisor.ts).
 // Requests arrive on fd 3, answers leave on fd 4 (sandbox/protocol.ts). Requests are handled one after the
-// other, each to the end of its synchronous part; before one starts, its rid is written to the progress file
-// (fd 5, a plain file: writing it wakes nobody), and 0 once a batch of requests is done. So when this process
-// dies, the supervisor reads which request was running. Answers of one batch leave together in one write
+// other, each to the end of its synchronous part; before one that follows others of its batch starts, its rid
+// is written to the progress file (fd 5, a plain file: writing it wakes nobody). So when this process dies,
+// the supervisor knows which request was running (the progress file, or else the oldest one unanswered). Answers of one batch leave together in one write
 // (one wake-up of the connector, not one per answer); a "pending" notice (an async hook now waits for http)
 // is written at once, so the supervisor always knows which calls may still run code. If V8 loses control of
 // an isolate, this process names the hook and aborts; if an isolate cannot be stopped after its deadline, it
@@ -44,6 +44,8 @@ function gateVerdict(rids: readonly number[]): 'run' | 'skipped' | 'deferred' {
 let held: Buffer[] = [];
 /** True while a batch of requests is being handled: answers wait for the end of the batch. */
 let inBatch = false;
+/** Requests of the current batch started so far. */
+let startedInBatch = 0;
 
 function write(buf: Buffer): void {
   for (let at = 0; at < buf.length;) at += writeSync(ANSWERS_FD, buf, at);
@@ -65,7 +67,14 @@ function send(message: FromChild, body = '', urgent = false): void {
 }
 
 const progressBuf = Buffer.alloc(4);
-function progress(rid: number): void {
+/**
+ * Records that request `rid` starts. The first request of a batch needs no record: every earlier request has
+ * been answered (or reported pending) when a batch starts, so the supervisor knows it is the oldest request
+ * without an answer. A later one does (the answers before it are still held), and a system call here costs
+ * a few microseconds, so only those pay it.
+ */
+function starting(rid: number): void {
+  if (startedInBatch++ === 0 && inBatch) return;
   progressBuf.writeUInt32LE(rid, 0);
   try { writeSync(PROGRESS_FD, progressBuf, 0, 4, 0); } catch { /* no progress file: attribution falls back to suspects */ }
 }
@@ -90,10 +99,11 @@ function onRequest(raw: unknown, body: string): void {
         limits: msg.limits, hookSettings: msg.hookSettings, http: msg.http, logger: silent, emitLogs: false,
         breaker: { failureThreshold: Number.MAX_SAFE_INTEGER },
         onCatastrophic: (reason) => { send({ op: 'lastWords', hid, reason }, '', true); process.abort(); },
-        // Reported after the timed-out call's own answer is written (that answer is still the hook's).
-        onRunaway: () => setImmediate(() => send({ op: 'runaway', hid }, '', true)),
+        // Reported before the timed-out call's own answer: the supervisor stops sending here at once, and
+        // kills this process once that answer is in.
+        onRunaway: () => send({ op: 'runaway', hid }, '', true),
       });
-      progress(msg.rid);
+      starting(msg.rid);
       try {
         hook.start();
         hooks.set(hid, hook);
@@ -123,7 +133,7 @@ function onRequest(raw: unknown, body: string): void {
       const gate = msg.gate === true;
       if (gate) setGate(rid, null);
       const ctx = { hook: msg.hook, ...(msg.callId !== undefined ? { callId: msg.callId } : {}), ...(msg.wallMs !== undefined ? { wallMs: msg.wallMs } : {}) };
-      progress(rid);
+      starting(rid);
       const result = hook.invokeRaw(body, ctx, () => send({ op: 'pending', rid }, '', true));
       if (result instanceof Promise) void result.then((o) => answer(rid, o, gate));
       else answer(rid, result, gate);
@@ -147,12 +157,12 @@ const requests = new net.Socket({ fd: REQUESTS_FD, readable: true, writable: fal
 requests.on('data', (chunk: Buffer) => {
   // The requests of one chunk (a batch the supervisor wrote at once) are one batch here.
   inBatch = true;
+  startedInBatch = 0;
   try {
     reader.push(chunk);
   } finally {
     inBatch = false;
     flush();
-    progress(0);
   }
 });
 requests.on('end', () => process.exit(0));

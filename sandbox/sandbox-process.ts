@@ -2,9 +2,10 @@
 // (sandbox/protocol.ts), the watchdogs, and - when it dies - who killed it.
 //
 // Attribution rests on how the child works (sandbox/child.ts): it handles requests one after the other, each
-// to the end of its synchronous part, and before it starts one it writes that request's rid to a small
-// progress file (0 when it is idle). So at any moment at most one request can be executing on the child's
-// main thread, and the progress file names it. Async hooks that wait for http run their continuations on
+// to the end of its synchronous part, and answers a batch of requests together; before it starts one that
+// follows others of its batch, it writes that request's rid to a small progress file. So at any moment at
+// most one request can be executing on the child's main thread: the one the progress file names, or the
+// oldest one without an answer. Async hooks that wait for http run their continuations on
 // isolated-vm's threads: the child reports them "pending" at once. When the child dies:
 // - it said who (last words after V8 lost control of an isolate, or a runaway isolate report): that hook;
 // - the supervisor killed it because a request's synchronous part overran its CPU budget by far (an
@@ -27,6 +28,8 @@ export const SYNC_GRACE_MS = 1500;
 /** How long past a pending call's deadline, with the child silent all that time, before it counts as hung. */
 export const SILENCE_GRACE_MS = 2000;
 const WATCHDOG_TICK_MS = 100;
+/** How long a runaway's process may live for the timed-out call's answer to arrive. */
+const RUNAWAY_ANSWER_GRACE_MS = 500;
 /** Lines of the child's own stdout/stderr (V8 fatal messages, Node warnings) logged per process at most. */
 const MAX_OUTPUT_LINES = 200;
 
@@ -89,6 +92,8 @@ export class SandboxProcess {
   #dead = false;
   /** Being killed: requests already sent get their answers or the death, new ones go elsewhere. */
   #doomed = false;
+  /** A runaway's process is killed once this hook's call in flight has its answer. */
+  #killAfterAnswerOf: number | null = null;
   #exitInfo: string | null = null;
   #outputLines = 0;
   #gate: Promise<void> | null = null;
@@ -179,16 +184,22 @@ export class SandboxProcess {
     if (this.alive) this.#requests.write(encodeFrame(message));
   }
 
-  /** The request the child is running on its main thread now (from the progress file), if it is one of ours. */
+  /**
+   * The request the child may be running on its main thread now: the one the progress file names if it is
+   * still in flight and not pending (a request that follows others of its batch), else the oldest request
+   * without an answer or pending notice (the first of a batch: everything before it was answered).
+   */
   #running(): InFlight | undefined {
-    if (this.#progressFd === null) return undefined;
-    try {
-      if (readSync(this.#progressFd, this.#progressBuf, 0, 4, 0) !== 4) return undefined;
-    } catch {
-      return undefined;
+    if (this.#progressFd !== null) {
+      try {
+        if (readSync(this.#progressFd, this.#progressBuf, 0, 4, 0) === 4) {
+          const r = this.#inFlight.get(this.#progressBuf.readUInt32LE(0));
+          if (r && !r.pending) return r;
+        }
+      } catch { /* no progress file: the oldest request decides */ }
     }
-    const r = this.#inFlight.get(this.#progressBuf.readUInt32LE(0));
-    return r && !r.pending ? r : undefined;
+    for (const r of this.#inFlight.values()) if (!r.pending) return r;
+    return undefined;
   }
 
   #onAnswer(message: FromChild, body: string): void {
@@ -197,11 +208,19 @@ export class SandboxProcess {
       case 'lastWords':
         this.#verdict = { culprit: message.hid, reason: `V8 lost control of its isolate (${escapeControl(message.reason)})` };
         return;
-      case 'runaway':
-        // The isolate cannot be stopped: its thread would burn a core for minutes. The process goes, and
-        // nothing more is sent to it from now on (the culprit is moved out before its next call).
-        this.kill({ culprit: message.hid, reason: 'its isolate kept running after the deadline and could not be stopped' });
+      case 'runaway': {
+        // The isolate cannot be stopped: its thread would burn a core for minutes. Nothing more is sent here
+        // (the culprit is moved out before its next call), and the process is killed as soon as the
+        // timed-out call's own answer, which follows, is in (or shortly anyway).
+        this.#doom({ culprit: message.hid, reason: 'its isolate kept running after the deadline and could not be stopped' });
+        const waiting = [...this.#inFlight.values()].some((r) => r.hid === message.hid);
+        if (!waiting) this.#child.kill('SIGKILL');
+        else {
+          this.#killAfterAnswerOf = message.hid;
+          setTimeout(() => this.#child.kill('SIGKILL'), RUNAWAY_ANSWER_GRACE_MS).unref();
+        }
         return;
+      }
       case 'pending': {
         const r = this.#inFlight.get(message.rid);
         if (r) r.pending = true;
@@ -211,6 +230,7 @@ export class SandboxProcess {
         const r = this.#inFlight.get(message.rid);
         if (!r) return;
         this.#inFlight.delete(message.rid);
+        if (r.hid === this.#killAfterAnswerOf) this.#child.kill('SIGKILL');
         if (this.#inFlight.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
         r.resolve({ kind: 'answer', message, body });
       }
@@ -243,12 +263,15 @@ export class SandboxProcess {
 
   /** Kills the process with a known culprit; from now on it takes no requests and the culprit is quarantined. */
   kill(verdict: { culprit: number; reason: string }): void {
-    if (this.#verdict === null) {
-      this.#verdict = verdict;
-      this.#doomed = true;
-      this.#onDoomed(verdict);
-    }
+    this.#doom(verdict);
     this.#child.kill('SIGKILL');
+  }
+
+  #doom(verdict: { culprit: number; reason: string }): void {
+    if (this.#verdict !== null) return;
+    this.#verdict = verdict;
+    this.#doomed = true;
+    this.#onDoomed(verdict);
   }
 
   #attribute(): Attribution {

@@ -346,7 +346,8 @@ class ProcessHook implements LoadedHook {
     for (let attempt = 0; ; attempt++) {
       if (this.#disposed) return { kind: 'failed', error: this.#error('HOOK_DISPOSED', ctx.hook, 'the hook was unloaded'), countsAsFailure: false };
       if (this.held !== null) return { kind: 'failed', error: this.#error('HOOK_CRASHED', ctx.hook, this.held), countsAsFailure: true };
-      const proc = await this.#sup.slotOf(this.hid).get();
+      const slot = this.#sup.slotOf(this.hid);
+      const proc = slot.current ?? (await slot.get());
       if (proc === null) return { kind: 'failed', error: this.#error('HOOK_DISPOSED', ctx.hook, 'the sandbox host is closed'), countsAsFailure: false };
       let answer: Answer;
       if (!proc.loaded.has(this.hid)) {
