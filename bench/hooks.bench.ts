@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { createLogger } from '../core/log.js';
 import { HOOK_POINTS, type HookPointName, type HookStage } from '../hooks/catalogue.js';
 import type { HookEngine, JsonObject, JsonValue, LoadedHookLike } from '../hooks/engine.js';
-import { createHookHost, type HookHost } from '../hooks/host.js';
+import { createHookHost, type HookHost, type PointStep } from '../hooks/host.js';
 import { buildPointInput } from '../hooks/inputs.js';
 
 // A fresh cache folder: the figures are the type check and compile themselves, not a previous run's
@@ -147,10 +147,40 @@ function plainEngine(): HookEngine {
   };
 }
 
-async function timeCalls(host: HookHost, plan: ReturnType<typeof callPlan>, n: number): Promise<number> {
+type Plan = ReturnType<typeof callPlan>;
+
+/**
+ * The same invocations grouped as the CRM pipeline calls them: at every call stage need_registration (a "no"
+ * stops the stage) with the two number rewrites in one runPoints; the end-of-call points in one runPoints;
+ * every other point alone (a CRM request sits in front of each).
+ */
+function pipelineBatches(plan: Plan): PointStep[][] {
+  const batches: PointStep[][] = [];
+  const step = (p: Plan[number]): PointStep => ({ point: p.point, input: p.input, stage: p.stage, ...(p.point === 'need_registration' ? { stopIfFalse: true } : {}) });
+  const stages = [...new Set(plan.map((p) => p.stage))];
+  for (const stage of stages) {
+    const here = plan.filter((p) => p.stage === stage);
+    const head = here.filter((p) => ['need_registration', 'process_client_phone', 'process_user_phone'].includes(p.point));
+    const rest = here.filter((p) => !head.includes(p));
+    if (head.length > 0) batches.push(head.map(step));
+    if (stage === 'call_ended' && rest.length > 0) batches.push(rest.map(step));
+    else for (const p of rest) batches.push([step(p)]);
+  }
+  return batches;
+}
+
+async function timeCalls(host: HookHost, plan: Plan, n: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     for (const step of plan) await host.runPoint(step.point, step.input, { stage: step.stage, callId: `c${i}` });
+  }
+  return (performance.now() - t0) / n;
+}
+
+async function timeBatches(host: HookHost, batches: PointStep[][], n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    for (const batch of batches) await host.runPoints(batch, { callId: `c${i}` });
   }
   return (performance.now() - t0) / n;
 }
@@ -169,19 +199,31 @@ async function callCost(): Promise<void> {
   for (let i = 0; i < plainN; i++) for (const step of plan) sink += JSON.stringify(fns.get(step.point)?.(step.input) ?? null).length > 0 ? 1 : 0;
   const plainPerCall = (performance.now() - p0) / plainN;
 
-  const hosts: Array<[string, HookHost, number]> = [
-    ['host runner, plain functions', await createHookHost({ folder: dir, logger, engine: plainEngine(), typecheck: false, watch: false, recordingsRoot: '/tmp/rec' }), 2000],
-    ['host, inline isolates', await createHookHost({ folder: dir, logger, isolation: 'inline', typecheck: false, watch: false, recordingsRoot: '/tmp/rec' }), 400],
-    ['host, process isolation', await createHookHost({ folder: dir, logger, isolation: 'process', typecheck: false, watch: false, recordingsRoot: '/tmp/rec' }), 150],
-  ];
+  const runner = await createHookHost({ folder: dir, logger, engine: plainEngine(), typecheck: false, watch: false, recordingsRoot: '/tmp/rec' });
+  const inline = await createHookHost({ folder: dir, logger, isolation: 'inline', typecheck: false, watch: false, recordingsRoot: '/tmp/rec' });
+  const processHost = await createHookHost({ folder: dir, logger, isolation: 'process', typecheck: false, watch: false, recordingsRoot: '/tmp/rec' });
+  const batches = pipelineBatches(plan);
   console.log(`one call through every point (${plan.length} point×stage invocations, one hook each, 5 KB call_full):`);
   console.log(`  plain functions (baseline)          ${(plainPerCall * 1000).toFixed(1)} µs/call   (sink ${sink % 7})`);
-  for (const [label, host, n] of hosts) {
-    await timeCalls(host, plan, Math.ceil(n / 10)); // warm-up
-    const perCall = await timeCalls(host, plan, n);
-    console.log(`  ${label.padEnd(35)} ${(perCall * 1000).toFixed(1)} µs/call   ratio vs plain ×${(perCall / plainPerCall).toFixed(1)}`);
-    await host.close();
+  const runnerPer = await timeCalls(runner, plan, 200).then(() => timeCalls(runner, plan, 2000));
+  console.log(`  host runner, plain functions        ${(runnerPer * 1000).toFixed(1)} µs/call   ratio vs plain ×${(runnerPer / plainPerCall).toFixed(1)}`);
+  // Inline and process alternate in rounds (the shared machine's load drifts); the best round of each counts.
+  const best = { inline: Infinity, process: Infinity, inlineBatched: Infinity, processBatched: Infinity };
+  await timeCalls(inline, plan, 40);
+  await timeCalls(processHost, plan, 20);
+  for (let round = 0; round < 3; round++) {
+    best.inline = Math.min(best.inline, await timeCalls(inline, plan, 150));
+    best.process = Math.min(best.process, await timeCalls(processHost, plan, 60));
+    best.inlineBatched = Math.min(best.inlineBatched, await timeBatches(inline, batches, 150));
+    best.processBatched = Math.min(best.processBatched, await timeBatches(processHost, batches, 60));
   }
+  const line = (label: string, v: number, extra = ''): void => console.log(`  ${label.padEnd(35)} ${(v * 1000).toFixed(1)} µs/call   ratio vs plain ×${(v / plainPerCall).toFixed(1)}${extra}`);
+  line('host, inline isolates', best.inline);
+  line('host, process isolation', best.process, `   ×${(best.process / best.inline).toFixed(2)} inline (one runPoint per point)`);
+  console.log(`  as the CRM pipeline calls them: ${batches.length} runPoints batches instead of ${plan.length} runPoint calls`);
+  line('host, inline isolates, batched', best.inlineBatched);
+  line('host, process isolation, batched', best.processBatched, `   ×${(best.processBatched / best.inlineBatched).toFixed(2)} inline batched, ×${(best.processBatched / best.inline).toFixed(2)} inline runPoint  (target ≤ 2×) ${best.processBatched / best.inlineBatched <= 2 ? 'OK' : 'MISSED'}`);
+  for (const host of [runner, inline, processHost]) await host.close();
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -4,6 +4,7 @@
 // previous path stays in effect).
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { escapeControl, hasControl } from '../sandbox/text-guard.js';
 
 export type ConfineResult = { ok: true; path: string } | { ok: false; reason: string };
 
@@ -42,14 +43,19 @@ function rootRealpath(root: string): string {
 
 export function confineToRoot(recordingsRoot: string, requested: string): ConfineResult {
   if (requested.includes('\0')) return { ok: false, reason: 'path contains a NUL byte' };
+  // A file name with control or bidi characters is never a recording name, and would be shown raw in
+  // terminals and the CRM: refused, not cleaned.
+  if (hasControl(requested)) return { ok: false, reason: `path ${escapeControl(JSON.stringify(requested))} contains control or bidi characters` };
   if (requested.split(/[\\/]+/).includes('..')) return { ok: false, reason: `path '${requested}' contains '..'` };
   const root = path.resolve(recordingsRoot);
-  const candidate = path.isAbsolute(requested) ? path.normalize(requested) : path.resolve(root, requested);
+  // resolve() also drops trailing separators, so 'root/' and 'root/.' are the root itself.
+  const candidate = path.resolve(root, requested);
   if (candidate === root || !isInside(root, candidate)) {
-    return { ok: false, reason: `path '${requested}' is outside the recordings root ${root}` };
+    return { ok: false, reason: `path '${requested}' is ${candidate === root ? 'the recordings root itself, not a file in it' : `outside the recordings root ${root}`}` };
   }
   const realRoot = rootRealpath(root);
   const realCandidate = realpathOfExistingPart(candidate);
+  if (realCandidate === realRoot) return { ok: false, reason: `path '${requested}' leads to the recordings root itself, not a file in it` };
   if (!isInside(realRoot, realCandidate)) {
     return { ok: false, reason: `path '${requested}' leaves the recordings root through a symlink` };
   }

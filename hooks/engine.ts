@@ -42,23 +42,42 @@ export type InvokeOutcomeLike =
 
 export interface LoadedHookLike {
   readonly declaredHook: string | null;
-  invoke(input: JsonValue, ctx: { hook: string; callId?: string; outputSchema?: object }): Promise<InvokeOutcomeLike>;
+  /** ctx.wallMs: the wall-clock deadline of this call (its point's budget). */
+  invoke(input: JsonValue, ctx: { hook: string; callId?: string; wallMs?: number; outputSchema?: object }): Promise<InvokeOutcomeLike>;
   readonly health: { state: 'active' | 'cooling_down'; consecutiveFailures: number; coolingDownUntil: number | null };
   dispose(): Promise<void>;
 }
 
 export interface EngineLoadOptions {
-  limits: { memoryMb: number; cpuMsPerCall: number; wallMsPerCall: number };
+  limits: { memoryMb: number; cpuMsPerCall: number; wallMsPerCall: number; totalMemoryMb?: number };
   hookSettings: JsonValue;
-  http: { allowHosts: string[]; timeoutMs: number; maxResponseBytes: number };
+  http: {
+    allowHosts: string[]; timeoutMs: number; maxResponseBytes: number;
+    maxRequestBytes?: number; maxConcurrentRequests?: number; maxRequestsPerCall?: number;
+    /** How to allow a refused host, named in HOOK_HTTP_REFUSED. */
+    allowHint?: string;
+  };
   logger: Logger;
   /** Circuit breaker thresholds (the sandbox's defaults when absent). */
   breaker?: { failureThreshold: number; coolDownMs: number };
 }
 
+/** One call of a batch: `unlessFalse` = indexes of earlier items; when one of them answered false, this one is not run (null). */
+export interface EngineBatchItem {
+  hook: LoadedHookLike;
+  input: JsonValue;
+  ctx: { hook: string; callId?: string; wallMs?: number };
+  unlessFalse?: readonly number[];
+}
+
 export interface HookEngine {
   compile(source: HookSourceRef): Promise<CompiledHookLike>;
   load(compiled: CompiledHookLike, options: EngineLoadOptions): Promise<LoadedHookLike>;
+  /**
+   * Starts several calls at once, in order (runPoints). Optional: without it the host invokes them one by one
+   * with the same gating. With process isolation it saves a round trip to the sandbox process per call.
+   */
+  invokeAll?(items: readonly EngineBatchItem[]): Array<Promise<InvokeOutcomeLike | null>>;
   close(): Promise<void>;
 }
 

@@ -251,6 +251,23 @@ point, stage, call id, generation, the input and its digest, and per hook: what 
 value), its output or error (\`code\`, \`line\`, \`column\`), the default applied and why (\`absent\`, \`disabled\`,
 \`failed\`, \`cancelled\`, \`cooling_down\`), its duration and its content hash.
 
+\`host.runPoints(steps, { stage, callId })\` runs consecutive points of one call in one go - points with no CRM
+request between them, such as need_registration → process_client_phone → process_user_phone at a stage, or the
+points at the end of a call - and returns one result per step, each what \`runPoint\` would return for that
+step's input. A step is \`{ point, input, stage?, stopIfFalse? }\`; every input is built before the batch
+starts (a step does not see an earlier step's result), and \`stopIfFalse\` on an \`all\` point ends the batch when
+it decides false (the later steps are not run; their results are \`null\`). The steps' hooks start in step
+order without waiting for an earlier step's awaited http, so with process isolation the whole batch costs about
+one round trip to the sandbox process; a waterfall point with several hooks still runs them one after the other.
+
+\`\`\`ts
+const [registered, client, employee] = await host.runPoints([
+  { point: 'need_registration', input: buildPointInput('need_registration', call, { stage }), stopIfFalse: true },
+  { point: 'process_client_phone', input: buildPointInput('process_client_phone', call, { stage }) },
+  { point: 'process_user_phone', input: buildPointInput('process_user_phone', call, { stage }) },
+], { stage, callId });
+\`\`\`
+
 ## Composition kinds
 
 ${kinds}

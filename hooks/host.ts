@@ -8,7 +8,7 @@
 // at its start and pins the hooks it may call until it ends, so an invocation never mixes two versions
 // of the hook set. A call passing through several stages uses the newest generation at each stage.
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FSWatcher } from 'chokidar';
@@ -17,10 +17,15 @@ import { createLogger } from '../core/log.js';
 import type { HostErrorCode } from './error-codes.js';
 import { ActiveHook, type HookIdentity, type HookOrigin } from './active-hook.js';
 import { getHookPoint, isHookPointName, type HookPointName, type HookStage } from './catalogue.js';
+import { entryStaysInside } from '../sandbox/compile.js';
 import { DEFAULT_SANDBOX_SETTINGS, breakerFrom, httpPolicyFrom, limitsFrom, type SandboxSettings } from '../sandbox/settings.js';
-import { createDefaultEngine, toHookError, type CompiledHookLike, type HookEngine, type JsonObject, type JsonValue, type LoadedHookLike } from './engine.js';
+import {
+  createDefaultEngine, toHookError, type CompiledHookLike, type EngineBatchItem, type HookEngine, type InvokeOutcomeLike, type JsonObject,
+  type JsonValue, type LoadedHookLike,
+} from './engine.js';
+import { startInOrder } from '../sandbox/batch.js';
 import { PACK_MANIFEST, PackError, readPack, type LoadedPack } from './packs.js';
-import { runPointWith, type PointResult, type RunContext, type RunEnv } from './runner.js';
+import { ahead, plannedCalls, runHook, runPointWith, type Invoker, type PointResult, type RunContext, type RunEnv } from './runner.js';
 import { HookTypeChecker, declaredPointInSource, diagnosticText, failureCode, formatDiagnostic } from './typecheck.js';
 import { HOOK_POINT_NAMES } from './catalogue.js';
 import { suggestKey } from '../core/settings/suggest.js';
@@ -67,12 +72,18 @@ export interface HookHostOptions {
   watch?: boolean;
   /** sandbox.memory_mb: heap limit of each hook's isolate. */
   memoryMb?: number;
+  /** sandbox.total_memory_mb: ceiling on the heaps of all hooks of one sandbox process together. */
+  totalMemoryMb?: number;
   /** sandbox.cpu_ms_per_call: CPU ceiling of the synchronous part of any call (never above the point's budget). */
   cpuMsPerCall?: number;
   /** sandbox.http.timeout_ms: timeout of one http request of a hook. */
   httpTimeoutMs?: number;
   /** sandbox.http.max_response_bytes: largest http response body a hook may receive. */
   httpMaxResponseBytes?: number;
+  /** sandbox.http.max_request_bytes, max_concurrent_requests, max_requests_per_call: what one hook's http may hold. */
+  httpMaxRequestBytes?: number;
+  httpMaxConcurrentRequests?: number;
+  httpMaxRequestsPerCall?: number;
   /** sandbox.circuit_breaker: consecutive failures that start a cool-down, and its length. */
   breaker?: { failureThreshold: number; coolDownMs: number };
   /** How long a retired version may keep running in-flight invocations before its isolate is disposed. */
@@ -128,10 +139,34 @@ export interface HookStatus {
   inFlight: number;
 }
 
+/** One step of runPoints. */
+export interface PointStep {
+  point: HookPointName;
+  /** The point's catalogue input, built before the batch starts: a step does not see an earlier step's result. */
+  input: object;
+  /** The stage this step runs at (default: the batch's ctx.stage). */
+  stage?: HookStage;
+  /**
+   * For an `all` point (need_registration): when it decides false, the steps after it are not run and their
+   * results are null, exactly as a caller that stops on "no" would do.
+   */
+  stopIfFalse?: boolean;
+}
+
 export interface HookHost {
   /** Runs every active hook at `point` per the catalogue's composition; never throws for hook failures. */
   /** `input` is the point's catalogue input (JSON data; typed call_full objects are accepted as they are). */
   runPoint(point: HookPointName, input: object, ctx?: RunContext): Promise<PointResult>;
+  /**
+   * Runs consecutive points of one call in one go, for points with no CRM request between them (e.g.
+   * need_registration → process_client_phone → process_user_phone, or the points at the end of a call).
+   * Each step's result, trace and log lines are those runPoint would give for the same input; one generation
+   * of the hook set is used for the whole batch. Every step's hooks are started in step order without
+   * waiting for the previous step's awaited http, so in process isolation the batch costs about one round
+   * trip to the sandbox process instead of one per hook; a waterfall point with several hooks still runs
+   * them one after the other (each needs the previous result).
+   */
+  runPoints(steps: readonly PointStep[], ctx?: RunContext): Promise<Array<PointResult | null>>;
   status(): HookStatus[];
   /** Id of the current generation (increments on every swap). */
   generation(): number;
@@ -213,6 +248,8 @@ interface Slot {
   seenTextHash: string | null;
   /** mtime/size/inode seen just before that read; the resync sweep reloads a file whose stat moved on. */
   seenStat: string | null;
+  /** The file is a symbolic link out of its folder or pack: refused without reading it. */
+  linkRefused: boolean;
 }
 
 /** One entry of `hooks.packs`, as loaded now. A reload that fails keeps `pack` (its hooks stay active). */
@@ -230,6 +267,13 @@ interface PackState {
 interface Generation {
   readonly id: number;
   readonly byPoint: ReadonlyMap<HookPointName, readonly ActiveHook[]>;
+}
+
+/** The fix named when a hook's http is refused: where this hook's allow list comes from. */
+function allowHintFor(origin: HookOrigin): string {
+  return origin.kind === 'pack'
+    ? `add it to the allow_hosts of pack ${origin.name}'s manifest (callhook.pack.json), as 'host' or 'host:port'`
+    : "add it to hooks.allow_hosts in the settings file, as 'host' or 'host:port'";
 }
 
 function sha256(text: string): string {
@@ -267,8 +311,14 @@ class Host implements HookHost {
     this.sandbox = {
       isolation: opts.isolation ?? d.isolation,
       memory_mb: opts.memoryMb ?? d.memory_mb,
+      total_memory_mb: opts.totalMemoryMb ?? d.total_memory_mb,
       cpu_ms_per_call: opts.cpuMsPerCall ?? d.cpu_ms_per_call,
-      http: { timeout_ms: opts.httpTimeoutMs ?? d.http.timeout_ms, max_response_bytes: opts.httpMaxResponseBytes ?? d.http.max_response_bytes },
+      http: {
+        timeout_ms: opts.httpTimeoutMs ?? d.http.timeout_ms, max_response_bytes: opts.httpMaxResponseBytes ?? d.http.max_response_bytes,
+        max_request_bytes: opts.httpMaxRequestBytes ?? d.http.max_request_bytes,
+        max_concurrent_requests: opts.httpMaxConcurrentRequests ?? d.http.max_concurrent_requests,
+        max_requests_per_call: opts.httpMaxRequestsPerCall ?? d.http.max_requests_per_call,
+      },
       circuit_breaker: opts.breaker ? { failure_threshold: opts.breaker.failureThreshold, cool_down_ms: opts.breaker.coolDownMs } : d.circuit_breaker,
     };
     this.env = {
@@ -297,6 +347,7 @@ class Host implements HookHost {
     }
     if (this.checker) {
       for (const slot of this.slots.values()) {
+        if (await this.leavesRoot(slot)) continue;
         const text = await readFile(slot.file, 'utf8').catch(() => null);
         if (text !== null) this.checker.prime(slot.file, text, this.pointOf(slot, text), slot.root);
       }
@@ -449,6 +500,7 @@ class Host implements HookHost {
       dirty: false,
       seenTextHash: null,
       seenStat: null,
+      linkRefused: false,
     };
   }
 
@@ -611,12 +663,12 @@ class Host implements HookHost {
           // A save that lands while a reload reads, type-checks or loads can reach the watcher as an
           // event that is coalesced away (partial writes, a busy machine). Looking at the disk once more
           // guarantees the last save is the one decided on.
-          if (!slot.dirty && !this.closed && !slot.removed) {
+          if (!slot.dirty && !this.closed && !slot.removed && !slot.linkRefused) {
             const now = await this.readStable(slot.file).catch(() => undefined);
             if (now !== undefined && (now === null ? null : sha256(now)) !== slot.seenTextHash) slot.dirty = true;
           }
         } catch (err) {
-          this.log.error({ hook: slot.displayName, err: String(err) }, 'unexpected reload failure');
+          this.log.error({ file: slot.displayName, ...(slot.point ? { hook: slot.point } : {}), err: String(err) }, 'unexpected reload failure');
         }
       } while (slot.dirty && !this.closed);
     };
@@ -626,6 +678,11 @@ class Host implements HookHost {
       this.end();
     });
     return slot.running;
+  }
+
+  private async leavesRoot(slot: Slot): Promise<boolean> {
+    const realRoot = await realpath(slot.root).catch(() => slot.root);
+    return !(await entryStaysInside(slot.file, realRoot));
   }
 
   private async readStable(file: string): Promise<string | null> {
@@ -649,7 +706,7 @@ class Host implements HookHost {
     slot.failedTextHash = textHash;
     slot.lastError = { ...err, file: err.file ?? slot.displayName, at: new Date().toISOString() };
     const where = slot.lastError.line !== undefined ? `${slot.lastError.file}:${slot.lastError.line}:${slot.lastError.column ?? 1}` : slot.lastError.file;
-    this.log.error({ hook: slot.displayName, code: err.code }, `${where}: ${err.message}${slot.active ? ' (previous version stays active)' : ''}`);
+    this.log.error({ file: slot.displayName, ...(slot.point ? { hook: slot.point } : {}), code: err.code }, `${where}: ${err.message}${slot.active ? ' (previous version stays active)' : ''}`);
   }
 
   /** How a file of a slot's root is named in errors: a pack's files with the pack's name@version prefix. */
@@ -668,6 +725,13 @@ class Host implements HookHost {
     if (this.closed) return;
     // Stat before reading: a save between the two leaves a stale stat, which only costs one no-op reload.
     slot.seenStat = await statKey(slot.file);
+    // A hook file that is a symbolic link out of its folder or pack is not read at all (not even by the
+    // type checker, whose messages would quote it).
+    slot.linkRefused = await this.leavesRoot(slot);
+    if (slot.linkRefused) {
+      this.fail(slot, `link:${slot.seenStat ?? ''}`, { code: 'HOOK_IMPORT_REFUSED', message: "the hook file is a symbolic link that leads outside the hook's folder or pack", line: 1, column: 1 });
+      return;
+    }
     const text = await this.readStable(slot.file).catch((err: unknown) => {
       this.fail(slot, 'unreadable', { code: FILE_ERROR_CODES.read, message: String(err) });
       return undefined;
@@ -737,6 +801,25 @@ class Host implements HookHost {
     try {
       const declared = loaded.declaredHook;
       const point = declared ?? pointName;
+      // The point is what the hook really exports, not a guess from its text (a decoy defineHook('…') in a
+      // comment): every call gets that point's budget, and the type check must be against that point too.
+      if (declared !== null && declared !== pointName && isHookPointName(declared) && this.checker) {
+        const diags = this.checker.check(slot.file, text, declared, { root: slot.root, display: (abs) => this.displayIn(slot, abs) });
+        const first = diags[0];
+        if (first) {
+          await loaded.dispose();
+          const more = diags.slice(1);
+          this.fail(slot, textHash, {
+            code: failureCode(diags),
+            message: diagnosticText(first) + (more.length > 0 ? `\n${more.map(formatDiagnostic).join('\n')}` : ''),
+            file: first.file,
+            line: first.line,
+            column: first.column,
+            diagnostics: diags.map((d) => ({ file: d.file, line: d.line, column: d.column, code: d.hookCode, message: diagnosticText(d) })),
+          });
+          return;
+        }
+      }
       if (!isHookPointName(point) || (slot.manifestPoint !== null && point !== slot.manifestPoint)) {
         await loaded.dispose();
         this.fail(slot, textHash, {
@@ -760,7 +843,7 @@ class Host implements HookHost {
         orderKey: slot.orderKey,
       };
       const next = new ActiveHook(identity, compiled.contentHash, loaded, (e) =>
-        this.log.warn({ hook: slot.displayName, err: String(e) }, 'dispose failed'),
+        this.log.warn({ file: slot.displayName, hook: point, err: String(e) }, 'dispose failed'),
         breakerFrom(this.sandbox),
       );
       const previous = slot.active;
@@ -771,7 +854,7 @@ class Host implements HookHost {
       slot.lastError = null;
       this.swap();
       previous?.retire(this.opts.drainDeadlineMs ?? 30_000);
-      this.log.info({ hook: slot.displayName, point, contentHash: compiled.contentHash, generation: this.gen.id }, 'hook loaded');
+      this.log.info({ file: slot.displayName, hook: point, contentHash: compiled.contentHash, generation: this.gen.id }, 'hook loaded');
     } catch (err) {
       const e = toHookError(err, 'HOOK_LOAD');
       const report: Omit<HookErrorReport, 'at' | 'file'> = { code: e.code, message: e.message };
@@ -788,9 +871,10 @@ class Host implements HookHost {
       const loaded = await this.engine.load(compiled, {
         limits: limitsFrom(this.sandbox, budget),
         hookSettings: slot.hookSettings,
-        http: httpPolicyFrom(this.sandbox, slot.allowHosts),
+        http: { ...httpPolicyFrom(this.sandbox, slot.allowHosts), allowHint: allowHintFor(slot.origin) },
         breaker: breakerFrom(this.sandbox),
-        logger: this.log.child({ hook: slot.displayName }),
+        // The sandbox tags every line it writes for this hook with hook (the point) and file itself.
+        logger: this.log,
       });
       return { ok: true, compiled, loaded };
     } catch (error) {
@@ -813,7 +897,7 @@ class Host implements HookHost {
     if (previous) {
       this.swap();
       previous.retire(this.opts.drainDeadlineMs ?? 30_000);
-      this.log.info({ hook: slot.displayName, generation: this.gen.id }, 'hook unloaded');
+      this.log.info({ file: slot.displayName, ...(slot.point ? { hook: slot.point } : {}), generation: this.gen.id }, 'hook unloaded');
     }
   }
 
@@ -841,9 +925,7 @@ class Host implements HookHost {
     if (ctx.stage !== undefined && !(spec.stages as readonly HookStage[]).includes(ctx.stage)) {
       throw new TypeError(`hook point '${point}' does not run at stage '${ctx.stage}' (it runs at: ${spec.stages.join(', ')})`);
     }
-    let disabled: string | null = null;
-    if (this.opts.enabled === false) disabled = 'customizer switched off (hooks.enabled = false)';
-    else if (this.opts.points?.[point] === false) disabled = `hook point switched off (hooks.points.${point} = false)`;
+    const disabled = this.disabledReason(point);
     const generation = this.gen;
     const hooks = disabled === null ? (generation.byPoint.get(point) ?? []) : [];
     for (const h of hooks) h.acquire();
@@ -852,6 +934,100 @@ class Host implements HookHost {
     } finally {
       for (const h of hooks) h.release();
     }
+  }
+
+  async runPoints(steps: readonly PointStep[], ctx: RunContext = {}): Promise<Array<PointResult | null>> {
+    const generation = this.gen;
+    const plans = steps.map((step) => {
+      const spec = getHookPoint(step.point as string);
+      if (!spec) throw new TypeError(`unknown hook point '${String(step.point)}'`);
+      const stepCtx: RunContext = { ...ctx, ...(step.stage !== undefined ? { stage: step.stage } : {}) };
+      if (stepCtx.stage !== undefined && !(spec.stages as readonly HookStage[]).includes(stepCtx.stage)) {
+        throw new TypeError(`hook point '${step.point}' does not run at stage '${stepCtx.stage}' (it runs at: ${spec.stages.join(', ')})`);
+      }
+      if (step.stopIfFalse && spec.kind !== 'all') throw new TypeError(`stopIfFalse needs a point whose hooks all say yes or no; '${step.point}' is a ${spec.kind} point`);
+      const disabled = this.disabledReason(step.point);
+      const hooks = disabled === null ? (generation.byPoint.get(step.point) ?? []) : [];
+      return { step, spec, stepCtx, disabled, hooks, input: step.input as JsonObject };
+    });
+    const pinned = plans.flatMap((p) => p.hooks);
+    for (const h of pinned) h.acquire();
+    try {
+      const results: Array<PointResult | null> = steps.map(() => null);
+      const run = (i: number, invoke?: Invoker): Promise<PointResult> => {
+        const p = plans[i] as (typeof plans)[number];
+        return runPointWith({ spec: p.spec, hooks: p.hooks, input: p.input, ctx: p.stepCtx, env: this.env, generation: generation.id, disabled: p.disabled, ...(invoke ? { invoke } : {}) });
+      };
+      const stops = (i: number): boolean => plans[i]?.step.stopIfFalse === true && results[i]?.value === false;
+      let i = 0;
+      while (i < plans.length) {
+        // The longest run of steps from i whose calls are all known before any answers.
+        const segment: number[] = [];
+        const calls = new Map<number, NonNullable<ReturnType<typeof plannedCalls>>>();
+        for (let j = i; j < plans.length; j++) {
+          const p = plans[j] as (typeof plans)[number];
+          const planned = p.disabled !== null ? [] : plannedCalls(p.spec, p.hooks, p.input);
+          if (planned === null) break;
+          calls.set(j, planned);
+          segment.push(j);
+        }
+        if (segment.length === 0) {
+          results[i] = await run(i);
+          if (stops(i)) break;
+          i++;
+          continue;
+        }
+        // One batch for the segment: an `all` hook is gated on the earlier hooks of its point, and every call
+        // after a stopIfFalse step is gated on that step's hooks.
+        const items: EngineBatchItem[] = [];
+        const itemOf = new Map<number, Map<ActiveHook, number>>();
+        const stopGates: number[] = [];
+        for (const j of segment) {
+          const p = plans[j] as (typeof plans)[number];
+          const mine = new Map<ActiveHook, number>();
+          const byCall: Array<number | undefined> = [];
+          for (const c of calls.get(j) ?? []) {
+            if (ahead.skipped(c.hook) !== null) { byCall.push(undefined); continue; }
+            const gates = c.unlessFalse.flatMap((u) => (byCall[u] !== undefined ? [byCall[u] as number] : []));
+            byCall.push(items.length);
+            mine.set(c.hook, items.length);
+            items.push({ hook: c.hook.loaded, input: c.input, ctx: ahead.context(c.hook, p.stepCtx, this.env), unlessFalse: [...stopGates, ...gates] });
+          }
+          itemOf.set(j, mine);
+          if (p.step.stopIfFalse) stopGates.push(...mine.values());
+        }
+        const startedAt = performance.now();
+        const answers: Array<Promise<InvokeOutcomeLike | null>> = this.engine.invokeAll
+          ? this.engine.invokeAll(items)
+          : startInOrder(items, (item) => item.hook.invoke(item.input, item.ctx));
+        let stopped = false;
+        for (const j of segment) {
+          const p = plans[j] as (typeof plans)[number];
+          const mine = itemOf.get(j) ?? new Map<ActiveHook, number>();
+          results[j] = await run(j, (hook, input) => {
+            const k = mine.get(hook);
+            const answer = k === undefined ? undefined : answers[k];
+            // Not called ahead (its breaker was open) or, unexpectedly, gated away: asked now, the usual way.
+            if (answer === undefined) return runHook(hook, input, p.stepCtx, this.env);
+            return answer.then((a) => (a === null ? runHook(hook, input, p.stepCtx, this.env) : ahead.judge(hook, Promise.resolve(a), startedAt, p.stepCtx, this.env)));
+          });
+          if (stops(j)) { stopped = true; break; }
+        }
+        // Calls gated away by a "no" come back null; wait for them so no call outlives the batch.
+        await Promise.allSettled(answers);
+        if (stopped) break;
+        i = (segment[segment.length - 1] as number) + 1;
+      }
+      return results;
+    } finally {
+      for (const h of pinned) h.release();
+    }
+  }
+
+  private disabledReason(point: HookPointName): string | null {
+    if (this.opts.enabled === false) return 'customizer switched off (hooks.enabled = false)';
+    if (this.opts.points?.[point] === false) return `hook point switched off (hooks.points.${point} = false)`;
+    return null;
   }
 
   generation(): number {

@@ -2,6 +2,12 @@
 //
 //   const host = await createHookHost(hostOptionsFromSettings(settings.hooks, settings.sandbox, { logger }));
 //   const { value, cancelled, trace } = await host.runPoint('need_registration', buildPointInput('need_registration', callFull, { stage }), { stage, callId });
+//   // Consecutive points with no CRM request between them, in one go (one round trip to the sandbox process):
+//   const [registered, client, employee] = await host.runPoints([
+//     { point: 'need_registration', input: nrInput, stopIfFalse: true },
+//     { point: 'process_client_phone', input: clientInput },
+//     { point: 'process_user_phone', input: userInput },
+//   ], { stage, callId });   // client and employee are null when need_registration said no
 //   host.status();   // per hook: source, hash, state, last error with file:line:col, calls, failures, p50/p99
 //   await host.close();
 export {
@@ -19,7 +25,7 @@ export {
   type HookStage,
 } from './catalogue.js';
 export type { HookEngine, JsonObject, JsonValue } from './engine.js';
-export { createHookHost, type HookErrorReport, type HookHost, type HookHostOptions, type HookState, type HookStatus, type PackRef } from './host.js';
+export { createHookHost, type HookErrorReport, type HookHost, type HookHostOptions, type HookState, type HookStatus, type PackRef, type PointStep } from './host.js';
 export { buildPointInput, partiesOf } from './inputs.js';
 export type { DefaultReason, HookCallTrace, HookRunError, PointResult, PointTrace, RunContext } from './runner.js';
 export { hostOptionsFromSettings, type HooksSettings } from './settings.js';

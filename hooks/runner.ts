@@ -6,9 +6,10 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { getHookPoint, isEmptyData, type HookPointName, type HookPointSpec, type HookStage } from './catalogue.js';
 import { confineToRoot } from './confine.js';
-import { toHookError, type JsonObject, type JsonValue } from './engine.js';
+import { toHookError, type InvokeOutcomeLike, type JsonObject, type JsonValue } from './engine.js';
 import type { ActiveHook } from './active-hook.js';
 import { checkOutput } from './validation.js';
+import { escapeControl } from '../sandbox/text-guard.js';
 import type { HostErrorCode } from './error-codes.js';
 
 export type DefaultReason = 'absent' | 'disabled' | 'failed' | 'cancelled' | 'cooling_down';
@@ -76,7 +77,7 @@ export interface RunEnv {
   logger: Logger;
 }
 
-type HookRun =
+export type HookRun =
   | { kind: 'ok'; value: JsonValue; durationMs: number }
   | { kind: 'cancelled'; value: JsonValue; durationMs: number }
   | { kind: 'failed'; error: HookRunError; durationMs: number }
@@ -85,8 +86,13 @@ type HookRun =
 /** Failures the host finds in a result the sandbox returned (the sandbox's breaker counted them as successes). */
 const HOST_JUDGED: ReadonlySet<string> = new Set(['HOOK_BAD_RESULT', 'HOOK_PATH_REFUSED']);
 
-/** Extra grace on top of the hook's budget before the host stops waiting for the sandbox's own timeout. */
-const HOST_GRACE_MS = 1000;
+/**
+ * How long past a hook's budget the host still waits for the engine. The sandbox enforces the budget itself
+ * (it is passed with every call), and when another hook crashes the sandbox process under a call it re-runs
+ * that call in a fresh process, which can take a second or two: this is only the net under an engine that
+ * never answers.
+ */
+const HOST_GRACE_MS = 10_000;
 
 export function digest(value: JsonValue): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
@@ -117,23 +123,33 @@ function refineOutput(point: HookPointName, value: JsonValue, env: RunEnv): { ok
   return { ok: true, value };
 }
 
-const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+/** What the engine is told about one call: the point (for errors and log lines), the call, the point's budget. */
+function invokeContext(hook: ActiveHook, ctx: RunContext, env: RunEnv): { hook: string; callId?: string; wallMs: number } {
+  return { hook: hook.id.point, wallMs: env.budgetMs(hook.id.point), ...(ctx.callId !== undefined ? { callId: ctx.callId } : {}) };
+}
 
-/** A hook's own log lines go to the connector's log, tagged with the hook, point and call. */
-function forwardLogs(logs: readonly unknown[], hook: ActiveHook, ctx: RunContext, env: RunEnv): void {
-  for (const entry of logs) {
-    if (entry === null || typeof entry !== 'object') continue;
-    const { level, message, data } = entry as { level?: unknown; message?: unknown; data?: unknown };
-    const lvl = typeof level === 'string' && LOG_LEVELS.has(level) ? (level as 'debug' | 'info' | 'warn' | 'error') : 'info';
-    env.logger[lvl]({ hook: hook.id.displayName, point: hook.id.point, callId: ctx.callId, data }, String(message));
+/** A hook whose circuit breaker is open (the sandbox's for failed calls, the host's for refused results) is not called. */
+function skipIfCoolingDown(hook: ActiveHook): HookRun | null {
+  return hook.coolingDown ? { kind: 'skipped', reason: 'cooling_down', durationMs: 0 } : null;
+}
+
+/** The engine's answer for one call; null when it did not answer within the budget and the grace. */
+async function invokeWithNet(hook: ActiveHook, call: Promise<InvokeOutcomeLike | null>, env: RunEnv): Promise<InvokeOutcomeLike | null | { thrown: unknown }> {
+  try {
+    return await withDeadline(call, env.budgetMs(hook.id.point) + HOST_GRACE_MS, () => null);
+  } catch (err) {
+    return { thrown: err };
   }
 }
 
-/** The one function every invocation of customer code goes through. */
-export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContext, env: RunEnv): Promise<HookRun> {
+/**
+ * What one invocation's answer means at its point: every hook result goes through these checks (skip,
+ * timeout, failure, cancel, output schema, point-specific refinement), the hook's stats and a log line on
+ * failure. The hook's own log lines were written by the sandbox, one per entry.
+ */
+function judge(hook: ActiveHook, answer: InvokeOutcomeLike | null | { thrown: unknown }, durationMs: number, ctx: RunContext, env: RunEnv): HookRun {
   const point = hook.id.point;
   const spec = getHookPoint(point);
-  if (hook.coolingDown) return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
   const fail = (code: string, message: string, extra: { line?: number; column?: number } = {}): HookRunError => ({
     code,
     message,
@@ -142,44 +158,37 @@ export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContex
     ...extra,
   });
   const budget = env.budgetMs(point);
-  const started = performance.now();
   let run: HookRun;
-  try {
-    const invokeCtx: { hook: string; callId?: string } = { hook: point };
-    if (ctx.callId !== undefined) invokeCtx.callId = ctx.callId;
-    const outcome = await withDeadline(hook.loaded.invoke(input, invokeCtx), budget + HOST_GRACE_MS, () => null);
-    const durationMs = round(performance.now() - started);
-    if (outcome !== null) forwardLogs(outcome.logs, hook, ctx, env);
-    if (outcome === null) {
-      run = { kind: 'failed', error: fail('HOOK_TIMEOUT', `no answer within ${budget} ms (+${HOST_GRACE_MS} ms grace)`), durationMs };
-    } else if (!outcome.ok && outcome.error.code === 'HOOK_COOLING_DOWN') {
-      // The sandbox's circuit breaker opened between our health check and the call: a skip, not a new failure.
-      return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
-    } else if (!outcome.ok && spec.kind === 'parallel' && outcome.error.code === 'HOOK_BAD_RESULT') {
-      // Results of parallel points are ignored by contract, so returning nothing (undefined) or a
-      // non-JSON value is not a failure there.
-      run = { kind: 'ok', value: null, durationMs };
-    } else if (!outcome.ok) {
-      const e = outcome.error;
-      const where: { line?: number; column?: number } = {};
-      if (e.line !== undefined) where.line = e.line;
-      if (e.column !== undefined) where.column = e.column;
-      run = { kind: 'failed', error: fail(e.code, e.message, where), durationMs };
-    } else if (spec.cancellable && isEmptyData(outcome.value)) {
-      run = { kind: 'cancelled', value: outcome.value ?? null, durationMs };
+  if (answer === null) {
+    run = { kind: 'failed', error: fail('HOOK_TIMEOUT', `no answer within ${budget} ms (+${HOST_GRACE_MS} ms grace)`), durationMs };
+  } else if ('thrown' in answer) {
+    const e = toHookError(answer.thrown, 'HOOK_HOST_ERROR' satisfies HostErrorCode);
+    run = { kind: 'failed', error: fail(e.code, e.message), durationMs };
+  } else if (!answer.ok && answer.error.code === 'HOOK_COOLING_DOWN') {
+    // The sandbox's circuit breaker opened between our health check and the call: a skip, not a new failure.
+    return { kind: 'skipped', reason: 'cooling_down', durationMs: 0 };
+  } else if (!answer.ok && spec.kind === 'parallel' && answer.error.code === 'HOOK_BAD_RESULT') {
+    // Results of parallel points are ignored by contract, so returning nothing (undefined) or a
+    // non-JSON value is not a failure there.
+    run = { kind: 'ok', value: null, durationMs };
+  } else if (!answer.ok) {
+    const e = answer.error;
+    const where: { line?: number; column?: number } = {};
+    if (e.line !== undefined) where.line = e.line;
+    if (e.column !== undefined) where.column = e.column;
+    run = { kind: 'failed', error: fail(e.code, e.message, where), durationMs };
+  } else if (spec.cancellable && isEmptyData(answer.value)) {
+    run = { kind: 'cancelled', value: answer.value ?? null, durationMs };
+  } else {
+    const value = answer.value === undefined ? null : answer.value;
+    const invalid = spec.kind === 'parallel' ? null : checkOutput(point, value);
+    if (invalid !== null) {
+      // The validator quotes the result's own keys: escaped like everything else a hook wrote.
+      run = { kind: 'failed', error: fail('HOOK_BAD_RESULT', `returned an invalid ${point} result: ${escapeControl(invalid)}`), durationMs };
     } else {
-      const value = outcome.value === undefined ? null : outcome.value;
-      const invalid = spec.kind === 'parallel' ? null : checkOutput(point, value);
-      if (invalid !== null) {
-        run = { kind: 'failed', error: fail('HOOK_BAD_RESULT', `returned an invalid ${point} result: ${invalid}`), durationMs };
-      } else {
-        const refined = refineOutput(point, value, env);
-        run = refined.ok ? { kind: 'ok', value: refined.value, durationMs } : { kind: 'failed', error: fail(refined.code, refined.message), durationMs };
-      }
+      const refined = refineOutput(point, value, env);
+      run = refined.ok ? { kind: 'ok', value: refined.value, durationMs } : { kind: 'failed', error: fail(refined.code, refined.message), durationMs };
     }
-  } catch (err) {
-    const e = toHookError(err, 'HOOK_HOST_ERROR' satisfies HostErrorCode);
-    run = { kind: 'failed', error: fail(e.code, e.message), durationMs: round(performance.now() - started) };
   }
   hook.stats.record(run.durationMs, run.kind === 'failed' ? 'failed' : run.kind === 'cancelled' ? 'cancelled' : 'ok');
   if (run.kind === 'failed' && HOST_JUDGED.has(run.error.code)) {
@@ -191,10 +200,47 @@ export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContex
     hook.resultBreaker.success();
   }
   if (run.kind === 'failed') {
-    env.logger.warn({ hook: hook.id.displayName, point, callId: ctx.callId, code: run.error.code }, `hook failed: ${run.error.message}`);
+    env.logger.warn({ hook: point, file: hook.id.displayName, callId: ctx.callId, code: run.error.code }, `hook failed: ${run.error.message}`);
   }
   return run;
 }
+
+/** The one function every invocation of customer code goes through. */
+export async function runHook(hook: ActiveHook, input: JsonValue, ctx: RunContext, env: RunEnv): Promise<HookRun> {
+  const skipped = skipIfCoolingDown(hook);
+  if (skipped) return skipped;
+  const started = performance.now();
+  let call: Promise<InvokeOutcomeLike>;
+  try { call = hook.loaded.invoke(input, invokeContext(hook, ctx, env)); } catch (err) { call = Promise.reject(err); }
+  const answer = await invokeWithNet(hook, call, env);
+  return judge(hook, answer, round(performance.now() - started), ctx, env);
+}
+
+/**
+ * The calls a point's composition will make, when they can be known before any of them answers: every hook
+ * of an `all` or `parallel` point sees the point's input, and the one hook of a single-hook waterfall sees the
+ * input with the threaded field set to the point's starting value. null for a waterfall of several hooks
+ * (each needs the previous one's result). `unlessFalse`: an `all` hook is not asked once an earlier one said no.
+ */
+export function plannedCalls(spec: HookPointSpec, hooks: readonly ActiveHook[], input: JsonObject): Array<{ hook: ActiveHook; input: JsonValue; unlessFalse: number[] }> | null {
+  if (spec.kind === 'waterfall') {
+    if (hooks.length > 1) return null;
+    return hooks.map((hook) => ({ hook, input: setAt(input, spec.thread ?? [], initialValue(spec, input)), unlessFalse: [] }));
+  }
+  return hooks.map((hook, i) => ({ hook, input, unlessFalse: spec.kind === 'all' ? [...Array(i).keys()] : [] }));
+}
+
+/** A call started ahead (runPoints): its context, whether its breaker is open, and its judged run once it answers. */
+export const ahead = {
+  context: invokeContext,
+  skipped: skipIfCoolingDown,
+  /** The call's own duration is what the engine measured (calls of a batch overlap, so wall time from the start would mislead). */
+  async judge(hook: ActiveHook, call: Promise<InvokeOutcomeLike | null>, startedAt: number, ctx: RunContext, env: RunEnv): Promise<HookRun> {
+    const answer = await invokeWithNet(hook, call, env);
+    const took = answer !== null && !('thrown' in answer) ? answer.durationMs : performance.now() - startedAt;
+    return judge(hook, answer, round(took), ctx, env);
+  },
+};
 
 function baseCallTrace(hook: ActiveHook, saw: JsonValue): Omit<HookCallTrace, 'outcome' | 'durationMs'> {
   return { hook: hook.id.displayName, source: hook.source, contentHash: hook.contentHash, saw };
@@ -234,12 +280,15 @@ function noDecisionReason(calls: readonly HookCallTrace[]): { reason: DefaultRea
 
 type KindResult = { value: JsonValue; cancelled: boolean; cancelledBy: string | null; calls: HookCallTrace[]; decided: boolean };
 
+/** How a composition gets one hook's run: runHook, or (runPoints) the judged answer of a call already under way. */
+export type Invoker = (hook: ActiveHook, input: JsonValue) => Promise<HookRun>;
+
 // all: every hook must say yes; the first "no" stops and decides. A failed hook counts as yes.
-async function runAll(hooks: readonly ActiveHook[], input: JsonObject, ctx: RunContext, env: RunEnv): Promise<KindResult> {
+async function runAll(hooks: readonly ActiveHook[], input: JsonObject, invoke: Invoker): Promise<KindResult> {
   const calls: HookCallTrace[] = [];
   let decided = false;
   for (const hook of hooks) {
-    const run = await runHook(hook, input, ctx, env);
+    const run = await invoke(hook, input);
     calls.push(callTrace(hook, null, run, 'counted as yes'));
     if (run.kind === 'ok') {
       decided = true;
@@ -281,13 +330,13 @@ function initialValue(spec: HookPointSpec, input: JsonObject): JsonValue {
 
 // waterfall: each hook sees the previous result in the threaded field; a failed hook is skipped (the
 // previous value stays); an empty result at a cancellable point cancels the request and stops.
-async function runWaterfall(spec: HookPointSpec, hooks: readonly ActiveHook[], input: JsonObject, ctx: RunContext, env: RunEnv): Promise<KindResult> {
+async function runWaterfall(spec: HookPointSpec, hooks: readonly ActiveHook[], input: JsonObject, invoke: Invoker): Promise<KindResult> {
   const thread = spec.thread ?? [];
   const calls: HookCallTrace[] = [];
   let value = initialValue(spec, input);
   let decided = false;
   for (const hook of hooks) {
-    const run = await runHook(hook, setAt(input, thread, value), ctx, env);
+    const run = await invoke(hook, setAt(input, thread, value));
     calls.push(callTrace(hook, value, run, 'previous value kept'));
     if (run.kind === 'cancelled') {
       return { value: null, cancelled: true, cancelledBy: hook.id.displayName, calls, decided: true };
@@ -301,8 +350,8 @@ async function runWaterfall(spec: HookPointSpec, hooks: readonly ActiveHook[], i
 }
 
 // parallel: every hook runs on the same input at once; results are ignored and failures isolated.
-async function runParallel(hooks: readonly ActiveHook[], input: JsonObject, ctx: RunContext, env: RunEnv): Promise<KindResult> {
-  const runs = await Promise.all(hooks.map((hook) => runHook(hook, input, ctx, env)));
+async function runParallel(hooks: readonly ActiveHook[], input: JsonObject, invoke: Invoker): Promise<KindResult> {
+  const runs = await Promise.all(hooks.map((hook) => invoke(hook, input)));
   const calls = runs.map((run, i) => callTrace(hooks[i] as ActiveHook, null, run, 'other hooks unaffected'));
   return { value: null, cancelled: false, cancelledBy: null, calls, decided: runs.some((r) => r.kind === 'ok') };
 }
@@ -328,21 +377,24 @@ export interface PointRunArgs {
   generation: number;
   /** Set when the point (or the whole customizer) is switched off in settings. */
   disabled: string | null;
+  /** Where the hooks' runs come from (default: runHook, one call at a time as the composition asks). */
+  invoke?: Invoker;
 }
 
 export async function runPointWith(args: PointRunArgs): Promise<PointResult> {
   const { spec, hooks, input, ctx, env } = args;
+  const invoke: Invoker = args.invoke ?? ((hook, hookInput) => runHook(hook, hookInput, ctx, env));
   const startedAt = new Date();
   const started = performance.now();
   let result: KindResult;
   if (args.disabled !== null) {
     result = { value: defaultValue(spec, input), cancelled: false, cancelledBy: null, calls: [], decided: false };
   } else if (spec.kind === 'all') {
-    result = await runAll(hooks, input, ctx, env);
+    result = await runAll(hooks, input, invoke);
   } else if (spec.kind === 'waterfall') {
-    result = await runWaterfall(spec, hooks, input, ctx, env);
+    result = await runWaterfall(spec, hooks, input, invoke);
   } else {
-    result = await runParallel(hooks, input, ctx, env);
+    result = await runParallel(hooks, input, invoke);
   }
   let defaultApplied: PointTrace['defaultApplied'] = null;
   if (args.disabled !== null) defaultApplied = { reason: 'disabled', detail: args.disabled };
@@ -350,7 +402,7 @@ export async function runPointWith(args: PointRunArgs): Promise<PointResult> {
   else if (!result.decided) defaultApplied = noDecisionReason(result.calls);
   if (result.cancelled) {
     // Not an error: the reference connector logs exactly this and carries on.
-    env.logger.info({ point: spec.name, hook: result.cancelledBy, callId: ctx.callId }, 'cancelled by customization');
+    env.logger.info({ hook: spec.name, file: result.cancelledBy, callId: ctx.callId }, 'cancelled by customization');
   }
   const trace: PointTrace = {
     point: spec.name as HookPointName,

@@ -58,9 +58,13 @@ export function hostOptionsFromSettings(
     allowHosts: h.allow_hosts,
     isolation: s.isolation,
     memoryMb: s.memory_mb,
+    totalMemoryMb: s.total_memory_mb,
     cpuMsPerCall: s.cpu_ms_per_call,
     httpTimeoutMs: s.http.timeout_ms,
     httpMaxResponseBytes: s.http.max_response_bytes,
+    httpMaxRequestBytes: s.http.max_request_bytes,
+    httpMaxConcurrentRequests: s.http.max_concurrent_requests,
+    httpMaxRequestsPerCall: s.http.max_requests_per_call,
     breaker: { failureThreshold: s.circuit_breaker.failure_threshold, coolDownMs: s.circuit_breaker.cool_down_ms },
   };
   if (runtime.logger) options.logger = runtime.logger;

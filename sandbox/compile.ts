@@ -7,17 +7,9 @@ import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Loader, Message, Plugin } from 'esbuild';
+import { displayNameFor, type HookSource } from './display-name.js';
 import { HookError, type HookErrorCode } from './errors.js';
 import { CALLHOOK_MODULE_SOURCE, ENTRY_GLOBAL } from './guest-runtime.js';
-
-export interface HookSource {
-  /** Absolute path of the entry .ts. */
-  file: string;
-  /** Folder or pack root; relative imports must stay inside it. */
-  root: string;
-  /** How the file is named to users, e.g. 'need_registration.ts' or 'acme-pack@1.2.0/hooks/x.ts'. */
-  displayName: string;
-}
 
 export interface CompiledHook {
   source: HookSource;
@@ -27,21 +19,20 @@ export interface CompiledHook {
   contentHash: string;
 }
 
+export { displayNameFor, type HookSource };
+
 const PLUGIN = 'callhook-imports';
 const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.json': 'json' };
-
-/** The name a file inside the root is shown as: the pack prefix of displayName + its path in the root. */
-export function displayNameFor(source: HookSource, relPath: string): string {
-  const entryRel = path.relative(source.root, source.file).split(path.sep).join('/');
-  const rel = relPath.split(path.sep).join('/');
-  if (rel === entryRel) return source.displayName;
-  const prefix = source.displayName.endsWith(entryRel) ? source.displayName.slice(0, source.displayName.length - entryRel.length) : '';
-  return prefix + rel;
-}
 
 function inside(root: string, file: string): boolean {
   const rel = path.relative(root, file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** False when the file resolves (through symbolic links) to a place outside the real root. */
+export async function entryStaysInside(file: string, realRoot: string): Promise<boolean> {
+  const real = await realpath(path.resolve(file)).catch(() => null);
+  return real === null || inside(realRoot, real);
 }
 
 function importGuard(root: string, realRoot: string, inputs: Map<string, string>): Plugin {
@@ -92,6 +83,10 @@ export async function compileHook(source: HookSource): Promise<CompiledHook> {
   const realRoot = await realpath(root).catch(() => root);
   if (!inside(root, path.resolve(source.file))) {
     throw new HookError({ code: 'HOOK_COMPILE', message: 'the hook file is not inside its root folder', hook: '', file: source.displayName });
+  }
+  // The entry itself may be a symbolic link: what runs is where it leads, and that must stay inside too.
+  if (!(await entryStaysInside(source.file, realRoot))) {
+    throw new HookError({ code: 'HOOK_IMPORT_REFUSED', message: "the hook file is a symbolic link that leads outside the hook's folder or pack", hook: '', file: source.displayName, line: 1, column: 1 });
   }
   const inputs = new Map<string, string>();
   // Imported on first compile: the sandbox process only maps positions through this module, never builds.

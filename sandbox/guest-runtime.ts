@@ -24,11 +24,16 @@ export default api;
  * isolate, and SharedArrayBuffer can be shared across calls) and WebAssembly (memory outside the JS heap). */
 export const REMOVED_GLOBALS = ['SharedArrayBuffer', 'Atomics', 'WebAssembly'];
 
-/** Limits the guest runtime enforces on what it sends back to the host. */
+/** Limits the guest runtime enforces on what it sends back to the host (the host checks them again). */
 export interface GuestConfig {
   maxLogEntries: number;
   maxLogChars: number;
   maxResultChars: number;
+  /** An error's message and stack are cut to these before they leave the isolate. */
+  maxErrorMessageChars: number;
+  maxErrorStackChars: number;
+  /** Request bodies longer than this are refused before they are copied to the host. */
+  maxRequestChars: number;
 }
 
 /**
@@ -38,6 +43,13 @@ export interface GuestConfig {
  * Answer (what every call returns or settles with): 'o' + result JSON, 'p' (pending: the answer arrives later
  * through settle), or 'E' + JSON of [status, payload, logs, droppedLogs] where status is 'ok' (payload =
  * result JSON), 'bad' (payload = why the result is not acceptable) or 'err' (payload = error record).
+ *
+ * Customer code can change every prototype of its realm before the runtime runs again, so the runtime:
+ * - hands isolated-vm only null-prototype, frozen option objects made before customer code ran (an inherited
+ *   `timeout` or `reference` would otherwise apply to the host's own http function);
+ * - builds arrays with literals and defineProperty, never [[Set]] (an index setter on Array.prototype);
+ * - writes the envelope and error records as JSON by hand from strings (an Object.prototype.toJSON would
+ *   otherwise rewrite them, e.g. to forge an http error code).
  */
 export const GUEST_PRELUDE = `'use strict';
 const settle = $0, httpRef = $1, cfg = JSON.parse($3), refApply = $1.apply;
@@ -45,9 +57,11 @@ const G = globalThis;
 const stringify = JSON.stringify, parse = JSON.parse, freeze = Object.freeze, keys = Object.keys;
 const getOwn = Object.getOwnPropertyDescriptor, getProto = Object.getPrototypeOf, defineProp = Object.defineProperty;
 const reflectApply = Reflect.apply, PromiseCtor = Promise, promiseThen = Promise.prototype.then;
-const StringCtor = String, ErrorCtor = Error, WeakMapCtor = WeakMap;
-const weakGet = WeakMap.prototype.get, weakSet = WeakMap.prototype.set, arrayPush = Array.prototype.push;
-const strSlice = String.prototype.slice, strIncludes = String.prototype.includes;
+const StringCtor = String, ErrorCtor = Error, WeakMapCtor = WeakMap, captureStack = Error.captureStackTrace;
+const weakGet = WeakMap.prototype.get, weakSet = WeakMap.prototype.set;
+const strSlice = String.prototype.slice, strIncludes = String.prototype.includes, strIndexOf = String.prototype.indexOf;
+const HTTP_APPLY = freeze({ __proto__: null, arguments: freeze({ __proto__: null, copy: true }), result: freeze({ __proto__: null, copy: true, promise: true }) });
+const append = (list, value) => defineProp(list, list.length, { value, writable: true, enumerable: true, configurable: true });
 
 const deepFreeze = (v) => {
   if (v !== null && typeof v === 'object') { freeze(v); for (const k of keys(v)) deepFreeze(v[k]); }
@@ -62,15 +76,14 @@ const pushLog = (level, message, data) => {
   if (logs.length >= cfg.maxLogEntries) { dropped++; return; }
   let m;
   try { m = typeof message === 'string' ? message : StringCtor(message); } catch { m = '[unprintable message]'; }
-  const entry = [level, cut(m, cfg.maxLogChars)];
-  if (data !== undefined) {
-    let d;
-    try { d = stringify(data); } catch { d = '"[data is not JSON]"'; }
-    if (d === undefined) d = '"[data is not JSON]"';
-    if (d.length > cfg.maxLogChars) d = '"[data too large]"';
-    entry[2] = d;
-  }
-  reflectApply(arrayPush, logs, [entry]);
+  if (typeof m !== 'string') m = '[unprintable message]';
+  m = cut(m, cfg.maxLogChars);
+  if (data === undefined) { append(logs, [level, m]); return; }
+  let d;
+  try { d = stringify(data); } catch { d = '"[data is not JSON]"'; }
+  if (typeof d !== 'string') d = '"[data is not JSON]"';
+  if (d.length > cfg.maxLogChars) d = '"[data too large]"';
+  append(logs, [level, m, d]);
 };
 const takeLogs = () => { const out = [logs, dropped]; logs = []; dropped = 0; return out; };
 const log = freeze({
@@ -83,25 +96,44 @@ const apiErrors = new WeakMapCtor();
 class HttpError extends ErrorCtor {
   constructor(code, message) { super(message); this.name = 'HttpError'; this.code = code; }
 }
+// The error carries the stack of the hook's own call (taken before the first await), so a refusal or
+// failure points at the hook's line that called http, not at the runtime.
+const httpError = (site, code, message) => {
+  const e = new HttpError(code, message);
+  let frames = '';
+  try { const st = site.stack; if (typeof st === 'string') { const nl = reflectApply(strIndexOf, st, ['\\n']); frames = nl < 0 ? '' : reflectApply(strSlice, st, [nl]); } } catch { frames = ''; }
+  defineProp(e, 'stack', { value: 'HttpError: ' + message + frames, writable: true, configurable: true, enumerable: false });
+  reflectApply(weakSet, apiErrors, [e, code]);
+  return e;
+};
 const request = async (options) => {
+  const site = {};
+  captureStack(site, request);
   const o = typeof options === 'string' ? { url: options } : options;
   if (o === null || typeof o !== 'object') throw new TypeError('http.request expects a URL or an options object');
   const req = { url: StringCtor(o.url), method: o.method === undefined ? 'GET' : StringCtor(o.method), headers: {} };
-  if (o.headers !== undefined && o.headers !== null) for (const k of keys(o.headers)) req.headers[StringCtor(k).toLowerCase()] = StringCtor(o.headers[k]);
+  if (o.headers !== undefined && o.headers !== null) for (const k of keys(o.headers)) defineProp(req.headers, StringCtor(k).toLowerCase(), { value: StringCtor(o.headers[k]), enumerable: true, writable: true, configurable: true });
   if (o.body !== undefined) {
-    if (typeof o.body === 'string') req.body = o.body;
-    else { req.body = stringify(o.body); if (req.headers['content-type'] === undefined) req.headers['content-type'] = 'application/json'; }
+    let body = o.body;
+    if (typeof body !== 'string') { body = stringify(body); if (req.headers['content-type'] === undefined) defineProp(req.headers, 'content-type', { value: 'application/json', enumerable: true, writable: true, configurable: true }); }
+    if (typeof body !== 'string') throw new TypeError('http: the request body is not JSON');
+    if (body.length > cfg.maxRequestChars) throw httpError(site, 'HOOK_HTTP_REFUSED', 'http: the request body is ' + body.length + ' characters, more than the limit of ' + cfg.maxRequestChars + ' (sandbox.http.max_request_bytes); nothing was sent');
+    req.body = body;
   }
   if (o.timeoutMs !== undefined) req.timeoutMs = +o.timeoutMs;
-  const env = await reflectApply(refApply, httpRef, [undefined, [stringify(req)], { arguments: { copy: true }, result: { copy: true, promise: true } }]);
-  if (env.ok) {
+  let env;
+  try {
+    env = await reflectApply(refApply, httpRef, [undefined, [stringify(req)], HTTP_APPLY]);
+  } catch {
+    // Never the host's error object: it would carry host frames and paths.
+    throw httpError(site, 'HOOK_HTTP_FAILED', 'http: the request could not be completed');
+  }
+  if (env.ok === true) {
     const res = parse(env.response);
     res.json = () => parse(res.body);
     return res;
   }
-  const e = new HttpError(env.code, env.message);
-  reflectApply(weakSet, apiErrors, [e, env.code]);
-  throw e;
+  throw httpError(site, env.code === 'HOOK_HTTP_REFUSED' ? 'HOOK_HTTP_REFUSED' : 'HOOK_HTTP_FAILED', StringCtor(env.message));
 };
 const http = freeze({
   request,
@@ -127,7 +159,7 @@ const describe = (e) => {
   try {
     if (e === null || (typeof e !== 'object' && typeof e !== 'function')) {
       let shown;
-      try { shown = typeof e === 'string' ? stringify(e) : typeof e === 'symbol' ? 'a symbol' : StringCtor(e); } catch { shown = 'an unprintable value'; }
+      try { shown = typeof e === 'string' ? stringify(cut(e, 200)) : typeof e === 'symbol' ? 'a symbol' : StringCtor(e); } catch { shown = 'an unprintable value'; }
       return { kind: 'nonerror', message: 'threw ' + typeof e + ' ' + cut(shown, 200) + ' instead of an Error' };
     }
     const name = readData(e, 'name'), message = readData(e, 'message'), stack = readData(e, 'stack');
@@ -138,18 +170,32 @@ const describe = (e) => {
     }
     const code = reflectApply(weakGet, apiErrors, [e]);
     const overflow = name === 'RangeError' && typeof message === 'string' && reflectApply(strIncludes, message, ['Maximum call stack size exceeded']);
-    return { kind: code !== undefined ? 'api' : overflow ? 'stack' : 'error', code, name: name || 'Error', message: message || '', stack: stack || '' };
+    return {
+      kind: code !== undefined ? 'api' : overflow ? 'stack' : 'error', code,
+      name: cut(name || 'Error', 100), message: cut(message || '', cfg.maxErrorMessageChars), stack: cut(stack || '', cfg.maxErrorStackChars),
+    };
   } catch {
     return { kind: 'nonerror', message: 'threw a value that could not be read' };
   }
 };
 
 // Answers are one string, so crossing the boundary is a plain string copy: 'o' + result JSON on the fast
-// path (ok, nothing logged), 'p' for pending, otherwise 'E' + JSON of the full envelope.
+// path (ok, nothing logged), 'p' for pending, otherwise 'E' + the envelope, written by hand from strings.
+const q = (v) => typeof v === 'string' ? stringify(v) : 'null';
+const recordJson = (r) => '{"kind":' + q(r.kind) + ',"code":' + q(r.code) + ',"name":' + q(r.name) + ',"message":' + q(r.message) + ',"stack":' + q(r.stack) + '}';
+const logsJson = (list) => {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i];
+    out += (i === 0 ? '[' : ',[') + q(entry[0]) + ',' + q(entry[1]) + (entry.length > 2 ? ',' + q(entry[2]) : '') + ']';
+  }
+  return out + ']';
+};
 const envelope = (status, payload) => {
   if (status === 'ok' && logs.length === 0 && dropped === 0) return 'o' + payload;
   const out = takeLogs();
-  return 'E' + stringify([status, payload, out[0], out[1]]);
+  const body = status === 'err' ? recordJson(payload) : q(payload);
+  return 'E[' + q(status) + ',' + body + ',' + logsJson(out[0]) + ',' + (+out[1]) + ']';
 };
 const finish = (value) => {
   if (value === undefined) return envelope('bad', 'the hook returned undefined (return null to say "no value")');

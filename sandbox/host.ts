@@ -1,11 +1,13 @@
 // createSandboxHost: the one entry the hook host uses. 'inline' runs isolates in this process; 'process'
-// runs them in a supervised child process (an OOM or V8 catastrophic error there cannot take the connector
-// down; the supervisor restarts the child and reloads its hooks).
+// runs them in supervised child processes (a hook that crashes or wedges its process costs only that hook:
+// see sandbox/supervisor.ts and docs/sandbox.md for what each isolation guarantees and what it cannot).
 import type { Logger } from 'pino';
+import { invokeInOrder, type BatchItem } from './batch.js';
 import { compileHook, type CompiledHook, type HookSource } from './compile.js';
-import { loadHookInline } from './inline-hook.js';
+import { InlineHook } from './inline-hook.js';
 import { ProcessSupervisor } from './supervisor.js';
-import type { LoadOptions, LoadedHook } from './types.js';
+import type { InvokeOutcome, LoadOptions, LoadedHook } from './types.js';
+import { checkOutput } from './validate.js';
 
 export interface SandboxHostOptions {
   isolation: 'process' | 'inline';
@@ -15,7 +17,16 @@ export interface SandboxHostOptions {
 export interface SandboxHost {
   compile(source: HookSource): Promise<CompiledHook>;
   load(compiled: CompiledHook, options: LoadOptions): Promise<LoadedHook>;
+  /** Starts several calls together (sandbox/batch.ts); with process isolation, without a round trip each. */
+  invokeAll(items: readonly BatchItem[]): Array<Promise<InvokeOutcome | null>>;
   close(): Promise<void>;
+}
+
+/** Loads a compiled hook into its own isolate in this process; rejects HookError HOOK_LOAD. */
+export async function loadHookInline(compiled: CompiledHook, options: LoadOptions): Promise<LoadedHook> {
+  const hook = new InlineHook(compiled, { ...options, checkOutput });
+  hook.start();
+  return hook;
 }
 
 export function createSandboxHost(options: SandboxHostOptions): SandboxHost {
@@ -24,6 +35,7 @@ export function createSandboxHost(options: SandboxHostOptions): SandboxHost {
     return {
       compile: compileHook,
       load: (compiled, loadOptions) => supervisor.load(compiled, loadOptions),
+      invokeAll: (items) => supervisor.invokeAll(items),
       close: () => supervisor.close(),
     };
   }
@@ -37,6 +49,7 @@ export function createSandboxHost(options: SandboxHostOptions): SandboxHost {
       // Keep the set in step when the caller disposes a hook itself.
       return Object.assign(hook, { dispose: async () => { loaded.delete(hook); await dispose(); } });
     },
+    invokeAll: (items) => invokeInOrder(items),
     async close() {
       await Promise.all([...loaded].map((hook) => hook.dispose()));
       loaded.clear();

@@ -13,7 +13,21 @@ export interface HookHttpPolicy {
   allowHosts: string[];
   timeoutMs: number;
   maxResponseBytes: number;
+  /** Largest request body (UTF-8 bytes); default DEFAULT_HTTP_CAPS. */
+  maxRequestBytes?: number;
+  /** Requests (= sockets) one hook may have open at once; default DEFAULT_HTTP_CAPS. */
+  maxConcurrentRequests?: number;
+  /** Requests one call may make in all; default DEFAULT_HTTP_CAPS. */
+  maxRequestsPerCall?: number;
+  /** How to allow a refused host, in the words of where this hook's allow list comes from. */
+  allowHint?: string;
 }
+
+/** Caps on what one hook's http may hold on the host (bodies, sockets) when the policy does not say. */
+export const DEFAULT_HTTP_CAPS = { maxRequestBytes: 256 * 1024, maxConcurrentRequests: 4, maxRequestsPerCall: 20 } as const;
+
+/** The fix named when a host is refused, unless the hook host says where this hook's list comes from. */
+export const DEFAULT_ALLOW_HINT = "add it to hooks.allow_hosts in the settings file (loose hook files) or to the pack manifest's allow_hosts (pack hooks), as 'host' or 'host:port'";
 
 /** What the guest runtime receives: never a thrown error (isolated-vm #417), always this envelope. */
 export type HttpEnvelope =
@@ -55,14 +69,21 @@ const fail = (message: string): HttpEnvelope => ({ ok: false, code: 'HOOK_HTTP_F
 /** Performs one guest http request under the hook's policy. Never rejects. */
 export async function performHttp(requestJson: string, policy: HookHttpPolicy): Promise<HttpEnvelope> {
   try {
+    const maxBody = policy.maxRequestBytes ?? DEFAULT_HTTP_CAPS.maxRequestBytes;
+    // Checked on the text before parsing it: headers and URL are small, the body is bounded by its own cap.
+    if (requestJson.length > maxBody * 2 + 64 * 1024) return refuse(`http: the request is larger than the limit of ${maxBody} bytes of body (sandbox.http.max_request_bytes); nothing was sent`);
     const req = parseRequest(requestJson);
     if (typeof req === 'string') return refuse(`http: ${req}`);
+    if (req.body !== undefined && Buffer.byteLength(req.body) > maxBody) {
+      return refuse(`http: the request body is ${Buffer.byteLength(req.body)} bytes, more than the limit of ${maxBody} (sandbox.http.max_request_bytes); nothing was sent`);
+    }
     let url: URL;
     try { url = new URL(req.url); } catch { return refuse(`http: '${req.url.slice(0, 200)}' is not a valid URL`); }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return refuse(`http: only http and https URLs are allowed, not ${url.protocol}`);
     if (url.username || url.password) return refuse('http: credentials in the URL are not allowed; use a header');
     if (!hostAllowed(url, policy.allowHosts)) {
-      return refuse(`http: host '${url.host}' is not on this hook's allow list${policy.allowHosts.length === 0 ? ' (the list is empty)' : ''}`);
+      const listed = policy.allowHosts.length === 0 ? ' (the list is empty)' : '';
+      return refuse(`http: host '${url.host}' is not on this hook's allow list${listed}; nothing was sent. Fix: ${policy.allowHint ?? DEFAULT_ALLOW_HINT}`);
     }
     if (!METHODS.has(req.method)) return refuse(`http: method '${req.method.slice(0, 20)}' is not allowed`);
     for (const name of Object.keys(req.headers)) if (FORBIDDEN_HEADERS.has(name)) delete req.headers[name];

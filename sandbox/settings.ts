@@ -16,8 +16,9 @@ export type { SandboxSettings };
 export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   isolation: 'process',
   memory_mb: 32,
+  total_memory_mb: 512,
   cpu_ms_per_call: 50,
-  http: { timeout_ms: 1500, max_response_bytes: 1024 * 1024 },
+  http: { timeout_ms: 1500, max_response_bytes: 1024 * 1024, max_request_bytes: 256 * 1024, max_concurrent_requests: 4, max_requests_per_call: 20 },
   circuit_breaker: { failure_threshold: 5, cool_down_ms: 30_000 },
 };
 
@@ -29,12 +30,15 @@ export const DEFAULT_WALL_MS_PER_CALL = 2000;
  * budget); CPU is the section's ceiling, never more than the wall deadline.
  */
 export function limitsFrom(s: SandboxSettings, wallMsPerCall: number = DEFAULT_WALL_MS_PER_CALL): SandboxLimits {
-  return { memoryMb: s.memory_mb, cpuMsPerCall: Math.min(s.cpu_ms_per_call, wallMsPerCall), wallMsPerCall };
+  return { memoryMb: s.memory_mb, cpuMsPerCall: Math.min(s.cpu_ms_per_call, wallMsPerCall), wallMsPerCall, totalMemoryMb: s.total_memory_mb };
 }
 
 /** The http policy of one hook: the section's defaults plus the hosts allow-listed for that hook or pack. */
 export function httpPolicyFrom(s: SandboxSettings, allowHosts: string[]): HookHttpPolicy {
-  return { allowHosts, timeoutMs: s.http.timeout_ms, maxResponseBytes: s.http.max_response_bytes };
+  return {
+    allowHosts, timeoutMs: s.http.timeout_ms, maxResponseBytes: s.http.max_response_bytes, maxRequestBytes: s.http.max_request_bytes,
+    maxConcurrentRequests: s.http.max_concurrent_requests, maxRequestsPerCall: s.http.max_requests_per_call,
+  };
 }
 
 export function breakerFrom(s: SandboxSettings): BreakerSettings {

@@ -4,7 +4,9 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { SourceMapConsumer } from 'source-map-js';
-import { displayNameFor, type CompiledHook } from './compile.js';
+import type { CompiledHook } from './compile.js';
+import { displayNameFor } from './display-name.js';
+import { escapeControl } from './text-guard.js';
 
 // Required on the first error to map: loading it costs the sandbox process's start ~70 ms, and most
 // processes never map a frame.
@@ -64,7 +66,8 @@ export class StackMapper {
       if (!pos) continue;
       first ??= pos;
       // esbuild names anonymous default exports '<file>_default': not a name the customer wrote.
-      const fn = m[1] && !m[1].startsWith('Object.') && !/_default$/.test(m[1]) ? `${m[1]} ` : '';
+      // A function's name is the hook's to choose (defineProperty on `name`): escaped like everything it wrote.
+      const fn = m[1] && !m[1].startsWith('Object.') && !/_default$/.test(m[1]) ? `${escapeControl(m[1]).slice(0, 200)} ` : '';
       frames.push(fn ? `    at ${fn}(${pos.file}:${pos.line}:${pos.column})` : `    at ${pos.file}:${pos.line}:${pos.column}`);
       if (frames.length >= 20) break;
     }

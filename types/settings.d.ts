@@ -530,7 +530,7 @@ export interface NumbersSettings {
  */
 export interface SandboxSettings {
   /**
-   * 'process': hook isolates live in a supervised child process that is restarted (and its hooks reloaded) if V8 aborts on an out-of-memory or catastrophic error. 'inline': isolates live in the connector's own process (faster to start, one less process, but such an abort takes the connector down).
+   * 'process': hook isolates live in supervised child processes; a hook that crashes or wedges its process (V8 abort, uninterruptible code) costs only that hook: it is moved to a process of its own and the other hooks' calls are re-run. 'inline': isolates live in the connector's own process (faster to start, one process less), but such a hook takes the connector down (docs/sandbox.md says which hooks).
    *
    * @default "process"
    */
@@ -541,6 +541,12 @@ export interface SandboxSettings {
    * @default 32
    */
   memory_mb: number;
+  /**
+   * Ceiling on the heaps of all hooks of one sandbox process together, in MB (the connector's own process in 'inline' isolation). Checked every second; past it, the hook holding the most memory has its isolate discarded (its module state is lost) and its next call fails with HOOK_MEMORY_CEILING. memory_mb bounds one hook; this bounds them all.
+   *
+   * @default 512
+   */
+  total_memory_mb: number;
   /**
    * CPU ceiling of the synchronous part of any hook call in ms, whatever the point (HOOK_TIMEOUT beyond it): how long one hook may hold the thread that runs its isolate. The wall-clock deadline of a call is its hook point's time budget (hooks.budgets, defaults in docs/hooks.md); the effective CPU budget is the smaller of this value and that budget.
    *
@@ -563,6 +569,24 @@ export interface SandboxSettings {
      * @default 1048576
      */
     max_response_bytes: number;
+    /**
+     * Largest request body a hook may send (UTF-8 bytes); a larger one is refused before anything is sent (HOOK_HTTP_REFUSED).
+     *
+     * @default 262144
+     */
+    max_request_bytes: number;
+    /**
+     * Requests one hook may have in flight at once (each holds one socket, fire-and-forget requests included); more are refused (HOOK_HTTP_REFUSED).
+     *
+     * @default 4
+     */
+    max_concurrent_requests: number;
+    /**
+     * Requests one call of a hook may make in all; more are refused (HOOK_HTTP_REFUSED).
+     *
+     * @default 20
+     */
+    max_requests_per_call: number;
   };
   /**
    * A hook that fails this many calls in a row is skipped (its default applies, HOOK_COOLING_DOWN) for cool_down_ms, then tried again.

@@ -26,3 +26,22 @@ test('.. segments, absolute escapes, the root itself and symlinks out are refuse
   const r = confineToRoot(root, 'escape/x.wav');
   assert.ok(!r.ok && /symlink/.test(r.reason));
 });
+
+test('the recordings root itself, however it is written or linked, is refused', () => {
+  symlinkSync(root, path.join(root, '2026', 'back-to-root'));
+  for (const bad of [root + '/', root + '/.', root + '//', '.', './', '', '2026/back-to-root', '2026/back-to-root/']) {
+    const r = confineToRoot(root, bad);
+    assert.equal(r.ok, false, JSON.stringify(bad));
+    assert.ok(!r.ok && /recordings root itself/.test(r.reason), `${JSON.stringify(bad)}: ${r.ok ? '' : r.reason}`);
+  }
+});
+
+test('paths with control or bidi characters are refused, and the reason shows them escaped', () => {
+  for (const bad of ['2026/a\nb.wav', '2026/\u001b]0;x\u0007.wav', '2026/\u202egnp.wav', '2026/a\u0085.wav', '2026/\u2066x.wav', 'tab\there.wav']) {
+    const r = confineToRoot(root, bad);
+    assert.equal(r.ok, false, JSON.stringify(bad));
+    assert.ok(!r.ok && /control or bidi/.test(r.reason), JSON.stringify(bad));
+    assert.doesNotMatch(r.ok ? '' : r.reason, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  }
+  assert.equal(confineToRoot(root, '2026/запись звонка.wav').ok, true, 'ordinary non-ASCII names stay allowed');
+});

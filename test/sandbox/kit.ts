@@ -68,6 +68,8 @@ export interface TestServer {
   host: string; // 127.0.0.1:port
   url: string;
   hits: string[];
+  /** The node server (e.g. to count the connections open at once). */
+  server: http.Server;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,7 @@ export async function startServer(handler: http.RequestListener): Promise<TestSe
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, hits,
+    host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, hits, server,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -12,8 +12,9 @@ import { phoneInput, removeDir, silent, tempDir, writeHook } from '../hooks/help
 const sandbox: SandboxSettings = {
   isolation: 'inline',
   memory_mb: 64,
+  total_memory_mb: 256,
   cpu_ms_per_call: 20,
-  http: { timeout_ms: 700, max_response_bytes: 4096 },
+  http: { timeout_ms: 700, max_response_bytes: 4096, max_request_bytes: 2048, max_concurrent_requests: 2, max_requests_per_call: 9 },
   circuit_breaker: { failure_threshold: 2, cool_down_ms: 60_000 },
 };
 
@@ -52,6 +53,10 @@ test('hostOptionsFromSettings maps hooks.* and sandbox.* (snake_case) to the hos
   assert.equal(o.cpuMsPerCall, 20);
   assert.equal(o.httpTimeoutMs, 700);
   assert.equal(o.httpMaxResponseBytes, 4096);
+  assert.equal(o.totalMemoryMb, 256);
+  assert.equal(o.httpMaxRequestBytes, 2048);
+  assert.equal(o.httpMaxConcurrentRequests, 2);
+  assert.equal(o.httpMaxRequestsPerCall, 9);
   assert.deepEqual(o.breaker, { failureThreshold: 2, coolDownMs: 60_000 });
 
   const d = hostOptionsFromSettings(undefined, undefined);
@@ -74,12 +79,15 @@ test('the host loads every hook with the sandbox section\'s limits; the wall dea
   assert.equal(loads.length, 2);
   const byWall = [...loads].sort((a, b) => a.limits.wallMsPerCall - b.limits.wallMsPerCall);
   // need_registration: hooks.budgets says 10 ms, below the CPU ceiling of 20.
-  assert.deepEqual(byWall[0]?.limits, { memoryMb: 64, cpuMsPerCall: 10, wallMsPerCall: 10 });
+  assert.deepEqual(byWall[0]?.limits, { memoryMb: 64, cpuMsPerCall: 10, wallMsPerCall: 10, totalMemoryMb: 256 });
   // process_client_phone: the catalogue's budget, CPU capped by sandbox.cpu_ms_per_call.
-  assert.deepEqual(byWall[1]?.limits, { memoryMb: 64, cpuMsPerCall: 20, wallMsPerCall: getHookPoint('process_client_phone').budgetMs });
+  assert.deepEqual(byWall[1]?.limits, { memoryMb: 64, cpuMsPerCall: 20, wallMsPerCall: getHookPoint('process_client_phone').budgetMs, totalMemoryMb: 256 });
   for (const l of loads) {
     assert.equal(l.http.timeoutMs, 700);
     assert.equal(l.http.maxResponseBytes, 4096);
+    assert.equal(l.http.maxRequestBytes, 2048);
+    assert.equal(l.http.maxConcurrentRequests, 2);
+    assert.equal(l.http.maxRequestsPerCall, 9);
     assert.deepEqual(l.breaker, { failureThreshold: 2, coolDownMs: 60_000 });
   }
 });
@@ -92,8 +100,13 @@ test('without sandbox options the host uses the sandbox section\'s defaults', as
   const host = await createHookHost({ folder: dir, watch: false, typecheck: false, logger: silent, engine });
   t.after(() => host.close());
   const d = DEFAULT_SANDBOX_SETTINGS;
-  assert.deepEqual(loads[0]?.limits, { memoryMb: d.memory_mb, cpuMsPerCall: d.cpu_ms_per_call, wallMsPerCall: getHookPoint('process_client_phone').budgetMs });
-  assert.deepEqual(loads[0]?.http, { allowHosts: [], timeoutMs: d.http.timeout_ms, maxResponseBytes: d.http.max_response_bytes });
+  assert.deepEqual(loads[0]?.limits, { memoryMb: d.memory_mb, cpuMsPerCall: d.cpu_ms_per_call, wallMsPerCall: getHookPoint('process_client_phone').budgetMs, totalMemoryMb: d.total_memory_mb });
+  const { allowHint, ...http } = loads[0]?.http ?? { allowHint: undefined };
+  assert.match(String(allowHint), /hooks\.allow_hosts/);
+  assert.deepEqual(http, {
+    allowHosts: [], timeoutMs: d.http.timeout_ms, maxResponseBytes: d.http.max_response_bytes, maxRequestBytes: d.http.max_request_bytes,
+    maxConcurrentRequests: d.http.max_concurrent_requests, maxRequestsPerCall: d.http.max_requests_per_call,
+  });
   assert.deepEqual(loads[0]?.breaker, { failureThreshold: d.circuit_breaker.failure_threshold, coolDownMs: d.circuit_breaker.cool_down_ms });
 });
 

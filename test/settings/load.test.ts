@@ -86,7 +86,11 @@ test('a full valid file: given values are kept, missing keys take defaults', asy
   assert.equal(s.hooks.folder, path.join(dir, 'my-hooks'));
   assert.deepEqual(s.hooks.packs, [{ path: path.join(dir, 'packs/acme'), enabled: true, settings: { token: 't0ken' }, allow_hosts: [] }], 'pack defaults are filled in too');
   assert.equal(s.hooks.recordings_root, '/srv/rec');
-  assert.deepEqual(s.sandbox, { isolation: 'inline', memory_mb: 64, cpu_ms_per_call: 100, http: { timeout_ms: 3000, max_response_bytes: 1048576 }, circuit_breaker: { failure_threshold: 3, cool_down_ms: 30000 } });
+  assert.deepEqual(s.sandbox, {
+    isolation: 'inline', memory_mb: 64, total_memory_mb: 512, cpu_ms_per_call: 100,
+    http: { timeout_ms: 3000, max_response_bytes: 1048576, max_request_bytes: 262144, max_concurrent_requests: 4, max_requests_per_call: 20 },
+    circuit_breaker: { failure_threshold: 3, cool_down_ms: 30000 },
+  });
   assert.equal(s.log.level, 'debug');
 });
 
