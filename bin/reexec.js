@@ -33,7 +33,10 @@ export async function reexec(entry, args, options = {}) {
     const bundle = validBundle(entry) ?? (await buildBundle(entry));
     if (bundle !== null) argv = ['--no-node-snapshot', bundle, ...args];
   }
-  const child = spawn(process.execPath, argv, { stdio: 'inherit' });
+  // The IPC channel is the child's lifeline: when this wrapper dies without forwarding anything (a
+  // SIGKILL to its pid), the channel closes and the connector stops too, instead of running on orphaned
+  // beside the copy a supervisor starts next.
+  const child = spawn(process.execPath, argv, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   const forward = (signal) => child.kill(signal);
   for (const signal of FORWARDED) process.on(signal, forward);
   child.on('error', (error) => {

@@ -28,6 +28,13 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+// Started by bin/reexec.js: its IPC channel closes when the wrapper dies. Then stop as on SIGTERM (a
+// command with a handler stops cleanly, any other ends). unref: the channel alone keeps nothing running.
+if (process.channel !== undefined) {
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
