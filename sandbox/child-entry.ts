@@ -39,6 +39,17 @@ export function progressFilePath(): string {
   return path.join(ownDir(), `progress-${process.pid}-${++progressFiles}`);
 }
 
+/**
+ * The child's environment, taken at each spawn (so it follows the parent's): NODE_PATH names this
+ * installation's node_modules, because the bundle lives in a private temporary folder and modules the
+ * sandbox loads lazily (createRequire: source-map-js, ajv) would otherwise not be found from there.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const modules = path.dirname(path.dirname(require.resolve('isolated-vm/package.json')));
+  const existing = process.env.NODE_PATH;
+  return { ...process.env, NODE_PATH: existing ? `${modules}${path.delimiter}${existing}` : modules };
+}
+
 async function bundle(): Promise<ChildCommand> {
   try {
     const result = await build({

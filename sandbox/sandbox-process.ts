@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { childCommand, progressFilePath } from './child-entry.js';
+import { childCommand, childEnv, progressFilePath } from './child-entry.js';
 import { encodeFrame, FrameReader, type FromChild, type ToChild } from './protocol.js';
 import { escapeControl } from './text-guard.js';
 import type { SandboxLogger } from './types.js';
@@ -109,7 +109,7 @@ export class SandboxProcess {
     this.#onDoomed = events.onDoomed;
     this.#progressPath = progressFilePath();
     this.#progressFd = openSync(this.#progressPath, 'w+', 0o600);
-    this.#child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', this.#progressFd] });
+    this.#child = spawn(process.execPath, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', this.#progressFd] });
     const [, out, err, requests, answers] = this.#child.stdio as [null, Readable, Readable, Writable, Readable];
     this.#requests = requests;
     requests.on('error', () => { /* the child is gone; its exit decides what happens */ });

@@ -7,6 +7,7 @@ import { loadSettings, SettingsError, type Settings } from '../settings/index.js
 import { reprocess, type ReprocessSelection } from '../run/reprocess.js';
 import { renderCallReport } from '../run/report.js';
 import { commands } from './commands.js';
+import { Bitrix24SettingsError } from '../crm/bitrix24/settings.js';
 
 const TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 
@@ -66,6 +67,19 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   const out = (text: string): void => void process.stdout.write(text);
   try {
+    return await runReprocess();
+  } catch (error) {
+    if (error instanceof Bitrix24SettingsError) {
+      process.stderr.write(`${args.values.settings ?? 'settings'}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+
+  async function runReprocess(): Promise<number> {
     let done = 0;
     let total = 0;
     const result = await reprocess(settings, selection, {
@@ -85,8 +99,5 @@ export async function run(argv: string[]): Promise<number> {
     if (json) process.stderr.write(summary);
     else out(summary);
     return result.notFound.length > 0 && result.calls === 0 ? 1 : 0;
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
   }
 }

@@ -135,6 +135,16 @@ test('bad settings stop `callhook run` with the file and the key, before anythin
     r = callhook(['run', '--settings', 'regex.json'], dir);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /regex\.json: \/numbers\/auto_replace\/0\/pattern/);
+    // A CRM setting the schema accepts but that cannot work stops the run with the file and the key.
+    writeFileSync(path.join(dir, 'webhook.json'), JSON.stringify({ crm: { type: 'bitrix24', bitrix24: { webhook_url: 'https://portal.example/rest/1/' } } }));
+    r = callhook(['run', '--settings', 'webhook.json'], dir);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^webhook\.json: crm\.bitrix24\.webhook_url: /m);
+    assert.doesNotMatch(r.stdout, /→ telephony/, 'nothing was sent');
+    writeFileSync(path.join(dir, 'zone.json'), JSON.stringify({ calls: { pbx_time_zone: 'Mars/Olympus' } }));
+    r = callhook(['run', '--settings', 'zone.json'], dir);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /zone\.json: \/calls\/pbx_time_zone/);
     r = callhook(['run', '--settings', 'missing.json'], dir);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /missing\.json/);
