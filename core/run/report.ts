@@ -6,6 +6,7 @@ import type { CallFull } from '../../types/call_full.js';
 import type { HookStatus } from '../../hooks/index.js';
 import type { CallReport, CrmStep, HookDecision, HookStep, StageTrace } from '../pipeline/index.js';
 import type { JsonValue } from '../store/types.js';
+import { escapeControl } from '../../sandbox/index.js';
 
 const MAX_VALUE = 100;
 
@@ -94,7 +95,16 @@ export function renderCallReport(report: CallReport): string {
       ? `    CRM: call ${summary.crm_call_id}${summary.client !== '' ? ` for ${summary.client}` : ''}`
       : `    CRM: not registered (${summary.not_registered ?? 'nothing sent'})`);
   }
-  return `${lines.join('\n')}\n`;
+  return terminalSafe(lines);
+}
+
+/**
+ * Hook outputs, hook error messages and CRM answers are text from outside: a control, bidi or invisible
+ * character in them (an ANSI escape, U+009B, U+202E) would repaint or reorder the operator's terminal, so
+ * each line is shown with those characters escaped.
+ */
+function terminalSafe(lines: readonly string[]): string {
+  return `${lines.flatMap((l) => l.split('\n')).map(escapeControl).join('\n')}\n`;
 }
 
 /**
@@ -109,5 +119,5 @@ export function renderHooksHeader(status: readonly HookStatus[], driven: readonl
     const idle = driven !== null && h.point !== null && !driven.includes(h.point) ? '  (this pipeline never runs this point)' : '';
     return `  ${h.point ?? '?'}  ${h.hook}  ${h.source}  ${h.state}${idle}${err}`;
   });
-  return `hooks (${status.length}):\n${lines.join('\n')}\n`;
+  return terminalSafe([`hooks (${status.length}):`, ...lines]);
 }

@@ -96,3 +96,19 @@ test('item 8: a hook that failed to load is listed under its point in run\'s sta
   assert.match(line, /^ {2}process_client_phone {2}process_client_phone\.ts {2}file {2}failed {2}last error: process_client_phone\.ts:3:\d+ HOOK_TYPECHECK TS2322: /);
   assert.equal(line.match(/process_client_phone\.ts:\d+:\d+/g)?.length, 1, line);
 });
+
+test("a hook's output with terminal control and bidi characters is shown escaped in the run report, never raw", () => {
+  const hooks = path.join(dir, 'hooks-control');
+  mkdirSync(hooks, { recursive: true });
+  // U+202E reverses the rest of the line on a terminal; U+009B is a one-byte CSI (ESC [) to many terminals.
+  writeFileSync(path.join(hooks, 'process_client_phone.ts'), [
+    "import { defineHook } from 'callhook';",
+    "export default defineHook('process_client_phone', ({ number }) => '\\u202e' + (number.custom || number.original) + '\\u009b2J');",
+    '',
+  ].join('\n'));
+  writeFileSync(path.join(dir, 'control.json'), JSON.stringify({ cel: { replay: { path: DEMO } }, hooks: { folder: 'hooks-control' } }));
+  const r = run(['--settings', 'control.json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /process_client_phone\.ts → "\\u202e[^"]*\\u009b2J"/, 'the output is shown, escaped');
+  assert.doesNotMatch(r.stdout, /[\u202e\u009b]/, 'no raw control or bidi character reaches the terminal');
+});
