@@ -17,6 +17,7 @@ import { hostOptionsFromSettings } from '../../hooks/settings.js';
 import { describeDecision, inputFromCall, readCall, readPointInput, stageFor, TryInputError, type CallChoice } from '../../hooks/try-call.js';
 import { isHookPointName, type HookPointName, type HookStage } from '../../hooks/catalogue.js';
 import { canonicalEntry } from '../../sandbox/allow-hosts.js';
+import { escapeControl } from '../../sandbox/index.js';
 import { pointFromFileName } from '../../hooks/host.js';
 import { declaredPointInSource } from '../../hooks/typecheck.js';
 import { commands } from './commands.js';
@@ -245,7 +246,7 @@ export async function run(argv: string[]): Promise<number> {
       return decision.ok ? 0 : 1;
     }
     for (const entryLog of outcome?.logs ?? []) writeLog(entryLog);
-    if (hookCall?.outcome === 'ok' || hookCall?.outcome === 'cancelled') process.stdout.write(`${JSON.stringify(hookCall.output ?? null, null, 2)}\n`);
+    if (hookCall?.outcome === 'ok' || hookCall?.outcome === 'cancelled') process.stdout.write(`${JSON.stringify(hookCall.output ?? null, null, 2).split('\n').map(escapeControl).join('\n')}\n`);
     else if (hookCall?.error) {
       const e = hookCall.error;
       const where = e.line !== undefined ? `${entry.hook}:${e.line}:${e.column ?? 1}` : entry.hook;
