@@ -54,12 +54,15 @@ export default defineHook('process_originate_params', (p) => {
 `;
 
 /** The recorded click-to-call (Local/201 rung first, then 155512345 dialled) as if our Originate had set its ChannelId. */
-function c2cRows(channelId: string, firstId: number, o: { noTrunk?: boolean } = {}): CelRow[] {
+function c2cRows(channelId: string, firstId: number, o: { calledLeg?: boolean } = {}): CelRow[] {
   const rows = loadRows(RECORDED).filter((r) => r.linkedid === RECORDED_C2C);
-  // noTrunk: the client's leg does not look like a trunk, so from CEL alone it is an internal call.
-  const leg = (name: string): string => (o.noTrunk ? name.replace('@pstn-', '@carrier-') : name);
+  // calledLeg: the employee is rung first on their mobile through the trunk (an FMC employee), showing the
+  // client's number (click_to_call.originate.caller_id): from CEL alone, a call from the client coming in.
+  const calledLeg = (r: CelRow): Partial<CelRow> => (o.calledLeg && r.uniqueid === RECORDED_C2C ? { cid_num: '49155512345', cid_ani: '49155512345', cid_name: '' } : {});
+  const leg = (name: string): string => (o.calledLeg ? name.replace('Local/201@phones-', 'Local/79001112233@pstn-') : name);
   return rows.map((r, i) => ({
     ...r,
+    ...calledLeg(r),
     channame: leg(r.channame),
     peer: leg(r.peer),
     id: firstId + i,
@@ -170,13 +173,15 @@ test('click-to-call: Bitrix24 event → hook → Originate with our ChannelId �
       assert.match(notes, /registered this call itself/);
 
       // An older Bitrix24 (before 23.300.0): the event has no CALL_ID; we register it once, outgoing, on Bob,
-      // although its CEL rows alone look like an internal call (no trunk leg).
+      // although its CEL rows alone read as an incoming call (the employee rung on their mobile through the trunk).
       const before = crm.state.calls.size;
       const old = await post(`${base}/click-to-call/bitrix24`, event({ ...data, CALL_ID: '' }, APP_TOKEN));
       assert.equal(old.json.status, 'queued', JSON.stringify(old.json));
       const oldId = String(old.json.channelId);
-      await insertRows(conn, cel, 'cel', c2cRows(oldId, 1000, { noTrunk: true }).map(asStoredByFreepbx));
+      await insertRows(conn, cel, 'cel', c2cRows(oldId, 1000, { calledLeg: true }).map(asStoredByFreepbx));
       await waitUntil('the old-style click-to-call reported', () => run.reports.some((r) => r.linkedid === oldId), 60_000, () => run.stderr().slice(-2000));
+      const oldReport = run.reports.find((r) => r.linkedid === oldId)!;
+      console.log(`# the old-style click-to-call's CEL alone reads as: ${JSON.stringify((oldReport.call_full as { channel: { type: string } }).channel.type)}`);
       const pbx = `${DB.host}:${DB.port}/${cel}.cel`;
       const ours = [...crm.state.calls.values()].filter((c) => c.EXTERNAL_CALL_ID === externalCallId(pbx, oldId));
       assert.equal(crm.state.calls.size, before + 1);
