@@ -7,6 +7,7 @@
 // Tokens are compared in constant time; every route is rate-limited per client address.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiter, sameSecret } from './auth.js';
+import { MIN_TOKEN_LENGTH as MIN_TOKEN } from './settings.js';
 import { parseBitrix24Event } from './bitrix24-event.js';
 import type { Router } from './routing.js';
 import type { ClickToCallService, ClickToCallSettings } from './service.js';
@@ -17,7 +18,6 @@ export interface ClickToCallRoutesOptions {
   router: Router;
 }
 
-const MIN_TOKEN = 16;
 
 function tokenOf(req: FastifyRequest): string {
   const header = req.headers['x-callhook-token'];

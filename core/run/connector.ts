@@ -13,6 +13,7 @@ import type { Settings } from '../settings/index.js';
 import type { HookStatus } from '../../hooks/index.js';
 import { openRuntime } from './runtime.js';
 import { startClickToCallServer, type ClickToCallServer } from '../click-to-call/index.js';
+import { checkClickToCallSettings } from '../click-to-call/settings.js';
 
 export type { CallReport };
 
@@ -45,6 +46,7 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
   const { logger, signal } = options;
   // A replay reads a file once: no hot-reload watcher, and the run ends when every call is delivered.
   const live = settings.cel.source !== 'replay';
+  if (settings.click_to_call.enabled) checkClickToCallSettings(settings);
   const runtime = await openRuntime(settings, { logger, watchHooks: live && settings.hooks.watch });
   const source = createCelSource(settings.cel, logCelSourceEvents(logger));
   let calls = 0;
