@@ -1,5 +1,9 @@
 // Settings the schema accepts but click-to-call cannot work with: named by key before anything starts.
+import type { HookPointName } from '../../hooks/catalogue.js';
 import type { Settings } from '../settings/index.js';
+
+/** The hook points click-to-call and routing run (when click_to_call.enabled is on with a live CEL source). */
+export const CLICK_TO_CALL_POINTS: readonly HookPointName[] = ['process_originate_params', 'customize_autodistribution'];
 
 export class ClickToCallSettingsError extends Error {
   constructor(readonly key: string, problem: string) {
