@@ -3,14 +3,70 @@
  * The callhook settings file: one JSON object with one key per section. Every key is optional; a missing key takes its default, so an empty file (or no file) is the demo configuration.
  */
 export interface Settings {
+  ami: AmiSettings;
   calls: CallsSettings;
   cel: CelSettings;
+  click_to_call: ClickToCallSettings;
   crm: CrmSettings;
   hooks: HooksSettings;
   log: LogSettings;
   numbers: NumbersSettings;
   sandbox: SandboxSettings;
   store: StoreSettings;
+}
+/**
+ * The Asterisk Manager Interface connection used for click-to-call (Originate). The manager user (manager.conf) needs `read = call` and `write = originate`. Only used when click_to_call.enabled is on.
+ */
+export interface AmiSettings {
+  /**
+   * Asterisk's AMI address.
+   *
+   * @default "127.0.0.1"
+   */
+  host: string;
+  /**
+   * AMI TCP port (manager.conf `port`).
+   *
+   * @default 5038
+   */
+  port: number;
+  /**
+   * The manager user ([name] in manager.conf).
+   *
+   * @default ""
+   */
+  username: string;
+  /**
+   * Secret: never logged or printed.
+   *
+   * @default ""
+   */
+  secret: string;
+  /**
+   * Ping every this many seconds; a Ping without an answer drops and re-opens the connection. 0 = no Ping.
+   *
+   * @default 15
+   */
+  keepalive_seconds: number;
+  /**
+   * An AMI action without an answer within this time fails (AMI_TIMEOUT) instead of hanging.
+   *
+   * @default 10000
+   */
+  action_timeout_ms: number;
+  /**
+   * Reconnect backoff after a lost connection: the first delay, doubled per failed attempt up to max (±20% jitter). A refused login is not retried: fix ami.username/ami.secret.
+   */
+  reconnect: {
+    /**
+     * @default 500
+     */
+    min_ms: number;
+    /**
+     * @default 30000
+     */
+    max_ms: number;
+  };
 }
 /**
  * How CEL rows become calls: what is a trunk, which Local channels are real parties, click-to-call detection, when an unfinished call is given up. The defaults classify the bundled demo recording (trunks Local/…@pstn-in-…/@pstn-…, phones Local/NNN@phones-…) and FreePBX's usual trunk contexts.
@@ -169,6 +225,108 @@ export interface CelSettings {
      */
     state_database: string;
   };
+}
+/**
+ * Click-to-call (the CRM asks, the connector sends AMI Originate: the employee's phone rings first, then the client is dialled) and responsible-manager routing (the dialplan asks through CURL() which extension to ring). See docs/click-to-call.md.
+ */
+export interface ClickToCallSettings {
+  /**
+   * Start the click-to-call/routing HTTP endpoints and the AMI connection.
+   *
+   * @default false
+   */
+  enabled: boolean;
+  /**
+   * Where the endpoints listen when the connector runs them on its own (before they are part of the admin server). Port 0 = any free port (tests).
+   */
+  listen: {
+    /**
+     * @default "127.0.0.1"
+     */
+    host: string;
+    /**
+     * @default 8078
+     */
+    port: number;
+  };
+  /**
+   * Secret: the token the dialplan's CURL() and the Kommo widget send (?token=… or the X-Callhook-Token header). At least 16 characters; required when enabled.
+   *
+   * @default ""
+   */
+  token: string;
+  bitrix24: {
+    /**
+     * Secret: auth[application_token] of the Bitrix24 app / outgoing webhook that sends ONEXTERNALCALLSTART. Required for the Bitrix24 endpoint.
+     *
+     * @default ""
+     */
+    application_token: string;
+    /**
+     * Who registers a click-to-call call in Bitrix24. `auto`: the CRM did when the event carries a CALL_ID (Bitrix24 ≥ 23.300.0): the connector only finishes it; otherwise the connector registers it once, as an outgoing call of the employee who clicked. `yes` / `no` force one behaviour.
+     *
+     * @default "auto"
+     */
+    crm_registers: 'auto' | 'yes' | 'no';
+  };
+  originate: {
+    /**
+     * The employee's channel, rung first. {extension} = the employee's internal number.
+     *
+     * @default "PJSIP/{extension}"
+     */
+    channel: string;
+    /**
+     * Dialplan context the client's number is dialled in once the employee answers.
+     *
+     * @default "from-internal"
+     */
+    context: string;
+    /**
+     * @default "1"
+     */
+    priority: string;
+    /**
+     * CallerID shown on the employee's phone. {number} = the client's number, {name} = the CRM entity name when known.
+     *
+     * @default "\"{number}\" <{number}>"
+     */
+    caller_id: string;
+    /**
+     * How long the employee's phone rings before the call is given up.
+     *
+     * @default 30
+     */
+    timeout_seconds: number;
+    /**
+     * CRM user id → internal number, for employees whose CRM profile has no internal number (UF_PHONE_INNER).
+     *
+     * @default {}
+     */
+    extension_by_user: {
+      [k: string]: string;
+    };
+  };
+  autodistribution: {
+    /**
+     * The routing answer never takes longer: a slow or dead CRM gets an empty answer (the dialplan's normal route) after this.
+     *
+     * @default 400
+     */
+    budget_ms: number;
+    /**
+     * A number's answer (also "nobody") is reused for this long.
+     *
+     * @default 300
+     */
+    cache_seconds: number;
+  };
+  /**
+   * Requests per minute per client address on each endpoint; more get HTTP 429.
+   *
+   * @default 600
+   */
+  rate_limit_per_minute: number;
 }
 /**
  * Which CRM calls are delivered to and how: the Bitrix24 portal (incoming webhook or OAuth application), registration and missed-call rules, and the durable outbox's retry policy. `type: demo` (the default) starts a local Bitrix24 server on a free loopback port and delivers there: nothing reaches a real CRM.

@@ -8,6 +8,7 @@ import { createLogger } from '../log.js';
 import { SettingsError, type Settings } from '../settings/index.js';
 import { NumberSettingsError } from '../numbers/index.js';
 import { Bitrix24SettingsError } from '../crm/bitrix24/settings.js';
+import { ClickToCallSettingsError, CLICK_TO_CALL_POINTS } from '../click-to-call/settings.js';
 import { runConnector } from '../run/connector.js';
 import { renderCallReport, renderHooksHeader } from '../run/report.js';
 import { BITRIX24_POINTS } from '../pipeline/index.js';
@@ -65,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       logger,
       signal: abort.signal,
       onReady: ({ hooks, crm, store }) => {
-        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, BITRIX24_POINTS)}\n`);
+        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, settings.click_to_call.enabled && settings.cel.source !== 'replay' ? [...BITRIX24_POINTS, ...CLICK_TO_CALL_POINTS] : BITRIX24_POINTS)}\n`);
       },
       onCall: (report) => out(json ? `${JSON.stringify(report)}\n` : `${renderCallReport(report)}\n`),
     });
@@ -80,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     // Settings the schema accepts but that cannot work (a webhook URL that is no webhook URL, a rule that
     // cannot compile): named by file and key like every other settings problem, before anything runs.
-    if (error instanceof NumberSettingsError || error instanceof Bitrix24SettingsError) {
+    if (error instanceof NumberSettingsError || error instanceof Bitrix24SettingsError || error instanceof ClickToCallSettingsError) {
       process.stderr.write(`${settingsFile ?? 'settings'}: ${error.message}\n`);
       return 1;
     }

@@ -23,6 +23,8 @@ export interface CallMemory {
   shown: string[];
   /** The CRM finished the call. */
   finished: boolean;
+  /** Set when the call is our click-to-call Originate (null = looked up, it is not; undefined = not looked up). */
+  clickToCall?: { crmCallId: string; userId: string; phone: string; crmRegistered: boolean } | null;
 }
 
 export function emptyMemory(): CallMemory {

@@ -12,6 +12,8 @@ import type { CallReport } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
 import type { HookStatus } from '../../hooks/index.js';
 import { openRuntime } from './runtime.js';
+import { startClickToCallServer, type ClickToCallServer } from '../click-to-call/index.js';
+import { checkClickToCallSettings } from '../click-to-call/settings.js';
 
 export type { CallReport };
 
@@ -44,12 +46,16 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
   const { logger, signal } = options;
   // A replay reads a file once: no hot-reload watcher, and the run ends when every call is delivered.
   const live = settings.cel.source !== 'replay';
+  if (settings.click_to_call.enabled) checkClickToCallSettings(settings);
   const runtime = await openRuntime(settings, { logger, watchHooks: live && settings.hooks.watch });
   const source = createCelSource(settings.cel, logCelSourceEvents(logger));
   let calls = 0;
   let stages = 0;
   let parked = 0;
+  let clickToCall: ClickToCallServer | null = null;
   try {
+    // Click-to-call runs only with a live source: a replay has no PBX to originate on.
+    if (live && settings.click_to_call.enabled) clickToCall = await startClickToCallServer(settings, runtime, logger);
     const assembler = new CallAssembler({
       calls: settings.calls,
       numbers: runtime.numbers,
@@ -80,6 +86,7 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
     }
     return { ingest, calls, stages, parked, hooks: runtime.host.status(), crmReceived: runtime.crm.received?.() ?? null };
   } finally {
+    await clickToCall?.close();
     await source.close();
     await runtime.close();
   }

@@ -41,6 +41,7 @@ export async function openRuntime(settings: Settings, options: { logger: Logger;
       recordingsRoot: settings.hooks.recordings_root,
       pbx,
       buildNumber: (raw: string) => numbers.build(raw),
+      clickToCall: (linkedid: string) => opened.store.clickToCall(pbx, linkedid),
     };
     return {
       pbx,

@@ -13,7 +13,7 @@ import type { StageEvent } from '../cel/assembler/index.js';
 import type { TokenStore } from '../crm/types.js';
 import { intOf, nullableIntOf, textOf, type SqlDriver, type SqlExecutor, type SqlRow, type SqlValue } from './sql.js';
 import type {
-  ActionRecord, ActionStatus, CallListFilter, CallRecord, CallStatus, CallWrite, ConnectorStore, EventRecord, JsonValue, NewEvent,
+  ActionRecord, ActionStatus, CallListFilter, ClickToCallRecord, ClickToCallStatus, CallRecord, CallStatus, CallWrite, ConnectorStore, EventRecord, JsonValue, NewEvent,
 } from './types.js';
 
 export function pack(value: JsonValue): Buffer {
@@ -54,6 +54,11 @@ function schema(d: SqlDriver['dialect']): string[] {
       run ${int} NOT NULL, first_at ${int} NOT NULL, last_at ${int} NOT NULL, PRIMARY KEY (pbx, linkedid, action_key))`,
     'CREATE INDEX IF NOT EXISTS crm_actions_status ON crm_actions (pbx, status)',
     `CREATE TABLE IF NOT EXISTS crm_tokens (portal ${key} NOT NULL PRIMARY KEY, access_token ${text} NOT NULL, refresh_token ${text} NOT NULL, expires_at ${int} NOT NULL)`,
+    // Click-to-call requests by the ChannelId we gave the Originate (= the linkedid of its CEL rows).
+    `CREATE TABLE IF NOT EXISTS click_to_call (
+      pbx ${key} NOT NULL, channel_id ${key} NOT NULL, crm ${short} NOT NULL, crm_call_id ${text} NOT NULL, user_id ${text} NOT NULL,
+      phone ${text} NOT NULL, crm_registered ${int} NOT NULL, status ${short} NOT NULL, detail ${blob} NULL, created_at ${int} NOT NULL,
+      updated_at ${int} NOT NULL, PRIMARY KEY (pbx, channel_id))`,
   ];
 }
 
@@ -132,6 +137,11 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
   const insertCall = d.insertIfAbsent('calls', ['pbx', 'linkedid', 'run', 'status', 'priority', 'finished', 'start_time', 'created_at', 'updated_at']);
   const insertEvent = d.insertIfAbsent('call_events', EVENT_COLUMNS);
   const upsertAction = d.upsert('crm_actions', ACTION_COLUMNS, ['portal', 'method', 'params', 'status', 'attempts', 'outcome', 'event_id', 'run', 'last_at']);
+  const upsertClickToCall = d.upsert(
+    'click_to_call',
+    ['pbx', 'channel_id', 'crm', 'crm_call_id', 'user_id', 'phone', 'crm_registered', 'status', 'detail', 'created_at', 'updated_at'],
+    ['crm_call_id', 'user_id', 'phone', 'crm_registered', 'status', 'detail', 'updated_at'],
+  );
   const upsertToken = d.upsert('crm_tokens', ['portal', 'access_token', 'refresh_token', 'expires_at'], ['access_token', 'refresh_token', 'expires_at']);
 
   /**
@@ -307,6 +317,23 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         await addEvents(tx, pbx, linkedid, events, run, at);
         return run;
       });
+    },
+
+    async saveClickToCall(pbx, r) {
+      const at = now();
+      await driver.run(upsertClickToCall, [
+        pbx, r.channelId, r.crm, r.crmCallId, r.userId, r.phone, r.crmRegistered ? 1 : 0, r.status, pack(r.detail), r.createdAt || at, at,
+      ]);
+    },
+
+    async clickToCall(pbx, channelId) {
+      const [row] = await driver.all('SELECT * FROM click_to_call WHERE pbx = ? AND channel_id = ?', [pbx, channelId]);
+      if (row === undefined) return null;
+      return {
+        channelId: textOf(row.channel_id), crm: textOf(row.crm), crmCallId: textOf(row.crm_call_id), userId: textOf(row.user_id), phone: textOf(row.phone),
+        crmRegistered: intOf(row.crm_registered) === 1, status: textOf(row.status) as ClickToCallStatus, detail: unpack(row.detail),
+        createdAt: intOf(row.created_at), updatedAt: intOf(row.updated_at),
+      };
     },
 
     close: () => driver.close(),

@@ -128,7 +128,32 @@ export interface ConnectorStore {
    */
   startRun(pbx: string, linkedid: string, events: readonly NewEvent[], priority: number, startTime: string): Promise<number>;
   readonly tokens: TokenStore;
+  /** Records (or updates) a click-to-call request by the ChannelId its Originate used. */
+  saveClickToCall(pbx: string, record: ClickToCallRecord): Promise<void>;
+  /** The click-to-call request whose Originate used this ChannelId (= the CEL linkedid), or null. */
+  clickToCall(pbx: string, channelId: string): Promise<ClickToCallRecord | null>;
   close(): Promise<void>;
+}
+
+export type ClickToCallStatus = 'originating' | 'queued' | 'answered' | 'failed' | 'cancelled' | 'unknown';
+
+export interface ClickToCallRecord {
+  /** Our ChannelId: UNIQUEID/LINKEDID of the originated first leg. */
+  channelId: string;
+  crm: string;
+  /** The CRM's call id (Bitrix24 CALL_ID from ONEXTERNALCALLSTART); '' when the CRM has none. */
+  crmCallId: string;
+  /** The CRM user who clicked. */
+  userId: string;
+  /** The client's number as dialled (after process_originate_params). */
+  phone: string;
+  /** The CRM registered the call itself: the connector only finishes it on crmCallId. */
+  crmRegistered: boolean;
+  status: ClickToCallStatus;
+  /** The request's trace: what was asked, the hook's decision, the AMI answers. Never a secret. */
+  detail: JsonValue;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface NewEvent {

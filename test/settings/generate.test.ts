@@ -26,7 +26,8 @@ test('one exported interface per section plus Settings; every key of every secti
   const doc = renderSettingsDoc();
   assert.match(dts, /export interface Settings \{/);
   for (const { name, schema } of readSectionSchemas()) {
-    const iface = `${name.charAt(0).toUpperCase()}${name.slice(1)}Settings`;
+    // snake_case sections (click_to_call) become PascalCase interfaces (ClickToCallSettings).
+    const iface = `${name.split('_').map((w) => `${w.charAt(0).toUpperCase()}${w.slice(1)}`).join('')}Settings`;
     assert.match(dts, new RegExp(`export interface ${iface} \\{`), iface);
     assert.match(dts, new RegExp(`\\n  ${name}: ${iface};`));
     assert.match(doc, new RegExp(`\\n## ${name}\\n`));
