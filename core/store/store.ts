@@ -13,7 +13,7 @@ import type { StageEvent } from '../cel/assembler/index.js';
 import type { TokenStore } from '../crm/types.js';
 import { intOf, nullableIntOf, textOf, type SqlDriver, type SqlExecutor, type SqlRow, type SqlValue } from './sql.js';
 import type {
-  ActionRecord, ActionStatus, CallListFilter, CallRecord, CallStatus, CallWrite, ConnectorStore, EventRecord, JsonValue, NewEvent,
+  ActionRecord, ActionStatus, CallListFilter, CallRecord, CallStatus, CallWrite, ConnectorStore, EventRecord, JsonValue, NewEvent, PortalOutbox,
 } from './types.js';
 
 export function pack(value: JsonValue): Buffer {
@@ -53,6 +53,8 @@ function schema(d: SqlDriver['dialect']): string[] {
       params ${blob} NOT NULL, status ${short} NOT NULL, attempts ${int} NOT NULL, outcome ${blob} NULL, event_id ${int} NOT NULL,
       run ${int} NOT NULL, first_at ${int} NOT NULL, last_at ${int} NOT NULL, PRIMARY KEY (pbx, linkedid, action_key))`,
     'CREATE INDEX IF NOT EXISTS crm_actions_status ON crm_actions (pbx, status)',
+    `CREATE TABLE IF NOT EXISTS hook_switches (pbx ${key} NOT NULL, hook ${key} NOT NULL, updated_at ${int} NOT NULL, PRIMARY KEY (pbx, hook))`,
+    'CREATE INDEX IF NOT EXISTS calls_updated ON calls (pbx, updated_at)',
     `CREATE TABLE IF NOT EXISTS crm_tokens (portal ${key} NOT NULL PRIMARY KEY, access_token ${text} NOT NULL, refresh_token ${text} NOT NULL, expires_at ${int} NOT NULL)`,
   ];
 }
@@ -306,6 +308,67 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         }
         await addEvents(tx, pbx, linkedid, events, run, at);
         return run;
+      });
+    },
+
+    async celCheckpoint(pbx) {
+      const [row] = await driver.all('SELECT cursor_id, updated_at FROM cel_checkpoints WHERE pbx = ?', [pbx]);
+      return row === undefined ? null : { cursor: intOf(row.cursor_id), updatedAt: intOf(row.updated_at) };
+    },
+
+    async outboxByPortal(pbx) {
+      const byPortal = new Map<string, PortalOutbox>();
+      const entry = (portal: string): PortalOutbox => {
+        let e = byPortal.get(portal);
+        if (e === undefined) {
+          e = { portal, actions: Object.fromEntries(ACTION_STATUSES.map((s) => [s, 0])) as Record<ActionStatus, number>, lastError: null };
+          byPortal.set(portal, e);
+        }
+        return e;
+      };
+      for (const r of await driver.all('SELECT portal, status, COUNT(*) AS n FROM crm_actions WHERE pbx = ? GROUP BY portal, status', [pbx])) {
+        entry(textOf(r.portal)).actions[textOf(r.status) as ActionStatus] = intOf(r.n);
+      }
+      for (const portal of byPortal.keys()) {
+        const [r] = await driver.all(
+          `SELECT linkedid, action_key, method, status, outcome, last_at FROM crm_actions WHERE pbx = ? AND portal = ? AND status IN ('failed', 'rejected', 'in_doubt') ORDER BY last_at DESC LIMIT 1`,
+          [pbx, portal],
+        );
+        if (r !== undefined) {
+          entry(portal).lastError = { linkedid: textOf(r.linkedid), key: textOf(r.action_key), method: textOf(r.method), status: textOf(r.status) as ActionStatus, outcome: unpack(r.outcome), at: intOf(r.last_at) };
+        }
+      }
+      return [...byPortal.values()].sort((a, b) => (a.portal < b.portal ? -1 : 1));
+    },
+
+    async deleteCallsBefore(pbx, before) {
+      // In slices, so a month of calls does not hold one huge transaction (and its locks) on MariaDB.
+      let deleted = 0;
+      for (;;) {
+        const rows = await driver.all(`SELECT linkedid FROM calls WHERE pbx = ? AND updated_at < ? AND status IN ('done', 'parked') ORDER BY updated_at LIMIT 500`, [pbx, before]);
+        if (rows.length === 0) return deleted;
+        const ids = rows.map((r) => textOf(r.linkedid));
+        const list = ids.map(() => '?').join(', ');
+        await driver.transaction(async (tx) => {
+          // Re-checked under the transaction: a call that got new events meanwhile stays.
+          await tx.run(`DELETE FROM call_events WHERE pbx = ? AND linkedid IN (${list}) AND linkedid IN (SELECT linkedid FROM (SELECT linkedid FROM calls WHERE pbx = ? AND updated_at < ? AND status IN ('done', 'parked')) AS old)`, [pbx, ...ids, pbx, before]);
+          await tx.run(`DELETE FROM crm_actions WHERE pbx = ? AND linkedid IN (${list}) AND linkedid IN (SELECT linkedid FROM (SELECT linkedid FROM calls WHERE pbx = ? AND updated_at < ? AND status IN ('done', 'parked')) AS old)`, [pbx, ...ids, pbx, before]);
+          await tx.run(`DELETE FROM calls WHERE pbx = ? AND linkedid IN (${list}) AND updated_at < ? AND status IN ('done', 'parked')`, [pbx, ...ids, before]);
+        });
+        deleted += ids.length;
+        if (rows.length < 500) return deleted;
+      }
+    },
+
+    async hookSwitches(pbx) {
+      const rows = await driver.all('SELECT hook FROM hook_switches WHERE pbx = ? ORDER BY hook', [pbx]);
+      return rows.map((r) => textOf(r.hook));
+    },
+
+    async setHookSwitch(pbx, hook, enabled) {
+      await driver.transaction(async (tx) => {
+        await tx.run('DELETE FROM hook_switches WHERE pbx = ? AND hook = ?', [pbx, hook]);
+        if (!enabled) await tx.run('INSERT INTO hook_switches (pbx, hook, updated_at) VALUES (?, ?, ?)', [pbx, hook, now()]);
       });
     },
 

@@ -127,8 +127,27 @@ export interface ConnectorStore {
    * their records: what the CRM already has is not sent again. Returns the new run number.
    */
   startRun(pbx: string, linkedid: string, events: readonly NewEvent[], priority: number, startTime: string): Promise<number>;
+  /** Where the CEL reader stands for this PBX (null before the first batch). */
+  celCheckpoint(pbx: string): Promise<{ cursor: number; updatedAt: number } | null>;
+  /** The outbox per CRM portal, for /status: entries per status and the newest failure's answer. */
+  outboxByPortal(pbx: string): Promise<PortalOutbox[]>;
+  /**
+   * Retention: deletes calls (with their stage events and outbox entries) whose record last changed
+   * before `before` (ms) and that have no work left (done or parked). Returns how many calls went.
+   */
+  deleteCallsBefore(pbx: string, before: number): Promise<number>;
+  /** The operator's hook switches (admin API): the hooks switched off, kept across restarts. */
+  hookSwitches(pbx: string): Promise<string[]>;
+  setHookSwitch(pbx: string, hook: string, enabled: boolean): Promise<void>;
   readonly tokens: TokenStore;
   close(): Promise<void>;
+}
+
+export interface PortalOutbox {
+  portal: string;
+  actions: Record<ActionStatus, number>;
+  /** The newest entry that failed, was refused or is in doubt: its key, method and last answer. */
+  lastError: { linkedid: string; key: string; method: string; status: ActionStatus; outcome: JsonValue; at: number } | null;
 }
 
 export interface NewEvent {
