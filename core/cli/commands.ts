@@ -51,6 +51,16 @@ hook. Stop the running connector first (both would work the same store).
 example: callhook reprocess --settings settings.json --from "2026-11-24 06:00:00" --to "2026-11-24 07:00:00"`,
     load: () => import('./reprocess-command.js'),
   },
+  'hash-password': {
+    summary: 'print the scrypt hash of a password for http.users[].password_hash (the admin page sign-in)',
+    usage: 'callhook hash-password',
+    help: `Reads a password (typed without echo on a terminal, or the first line of stdin: echo "$PW" | callhook
+hash-password) and prints scrypt$N$r$p$salt$hash. Put it in the settings with the user's name:
+"http": {"port": 8088, "users": [{"name": "ops", "password_hash": "<printed hash>"}]}. There is no default user
+or password; the password itself is never printed.
+example: callhook hash-password`,
+    load: () => import('./hash-password-command.js'),
+  },
   init: {
     summary: 'scaffold a hooks folder (tsconfig + typed starter hook) for editor autocompletion',
     usage: 'callhook init [dir] [--settings settings.json]',

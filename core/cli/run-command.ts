@@ -13,6 +13,8 @@ import { renderCallReport, renderHooksHeader } from '../run/report.js';
 import { BITRIX24_POINTS } from '../pipeline/index.js';
 import { packageVersion } from './version-command.js';
 import { loadHookSettings } from './hook-settings.js';
+import { adminAttachment } from '../http/attach.js';
+import { HttpSettingsError } from '../http/auth.js';
 
 const USAGE = 'usage: callhook run [--settings settings.json] [--json]';
 
@@ -64,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     const result = await runConnector(settings, {
       logger,
       signal: abort.signal,
+      // The admin server's address on stderr (stdout stays the call reports): scripts and tests read it there.
+      attach: adminAttachment(settings, { logger, version: packageVersion(), onListening: (url) => process.stderr.write(`admin server ${url}\n`) }),
       onReady: ({ hooks, crm, store }) => {
         if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, BITRIX24_POINTS)}\n`);
       },
@@ -80,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     // Settings the schema accepts but that cannot work (a webhook URL that is no webhook URL, a rule that
     // cannot compile): named by file and key like every other settings problem, before anything runs.
-    if (error instanceof NumberSettingsError || error instanceof Bitrix24SettingsError) {
+    if (error instanceof NumberSettingsError || error instanceof Bitrix24SettingsError || error instanceof HttpSettingsError) {
       process.stderr.write(`${settingsFile ?? 'settings'}: ${error.message}\n`);
       return 1;
     }

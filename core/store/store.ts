@@ -281,7 +281,7 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         params.push(...filter.linkedids);
       }
       const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : '';
-      const rows = await driver.all(`SELECT * FROM calls WHERE ${where.join(' AND ')} ORDER BY start_time, linkedid${limit}`, params);
+      const rows = await driver.all(`SELECT * FROM calls WHERE ${where.join(' AND ')} ORDER BY ${filter.newestFirst === true ? 'start_time DESC, linkedid DESC' : 'start_time, linkedid'}${limit}`, params);
       return rows.map(callOf);
     },
 

@@ -91,6 +91,8 @@ export interface CallListFilter {
   status?: CallStatus;
   linkedids?: readonly string[];
   limit?: number;
+  /** Newest call first (the operator's list); default oldest first. */
+  newestFirst?: boolean;
 }
 
 /** What the pipeline writes after a step, in ONE transaction (progress and the action it enabled go together). */
