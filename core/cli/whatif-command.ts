@@ -84,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${d.linkedid} ${d.stage}${d.conversationId ? ` ${d.conversationId}` : ''} ${d.point}: live ${show(d.live.value)}${d.live.cancelled ? ' (cancelled)' : ''} → with ${result.hook} ${show(d.candidate.value)}${d.candidate.cancelled ? ' (cancelled)' : ''}\n`);
       for (const h of d.candidate.hooks) process.stdout.write(`    ${h.hook} ${h.outcome}${h.output !== undefined ? ` → ${show(h.output)}` : ''}${h.error ? ` ${h.error}` : ''}\n`);
     }
-    process.stdout.write(`${result.hook} at ${result.point}: ${result.calls} calls, ${result.decisions} recorded decisions run again, ${result.differences.length} differ (${result.durationMs} ms; nothing sent to the CRM)\n`);
+    process.stdout.write(`${result.hook} at ${result.point}: ${result.calls} calls, ${result.decisions} recorded decisions run again, ${result.differences.length} differ in ${result.changedCalls} calls (${result.durationMs} ms; nothing sent to the CRM)\n`);
     return 0;
   } catch (error) {
     if (error instanceof WhatIfError) {

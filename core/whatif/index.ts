@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { createHookHost, hostOptionsFromSettings, replayTrace, type HookHost, type HookStatus } from '../../hooks/index.js';
+import { createHookHost, decisionChanged, hostOptionsFromSettings, type HookHost, type HookStatus } from '../../hooks/index.js';
 import type { HookPointName } from '../../hooks/catalogue.js';
 import type { HookStep, StageTrace } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
@@ -36,6 +36,8 @@ export interface WhatIfResult {
   calls: number;
   /** Recorded decisions at the point that were run again. */
   decisions: number;
+  /** Calls with at least one differing decision. */
+  changedCalls: number;
   differences: WhatIfDifference[];
   durationMs: number;
 }
@@ -91,7 +93,7 @@ function loadErrorOf(status: HookStatus | undefined): string | null {
  */
 export async function replayPoint(o: {
   host: HookHost; store: ConnectorStore; pbx: string; point: HookPointName; selection: WhatIfSelection; signal?: AbortSignal; concurrency?: number;
-}): Promise<{ calls: number; decisions: number; differences: WhatIfDifference[] }> {
+}): Promise<{ calls: number; decisions: number; changedCalls: number; differences: WhatIfDifference[] }> {
   const sel = o.selection;
   const calls = await o.store.listCalls(o.pbx, {
     ...(sel.ids !== undefined && sel.ids.length > 0 ? { linkedids: sel.ids } : {}),
@@ -106,32 +108,38 @@ export async function replayPoint(o: {
       const call = calls[next++];
       if (call === undefined) break;
       const events = await o.store.events(o.pbx, call.linkedid);
+      const recorded: Array<{ trace: StageTrace; step: HookStep }> = [];
       for (const e of events) {
         if (e.run !== call.run || e.trace === null) continue;
         const trace = e.trace as unknown as StageTrace;
-        for (const step of trace.steps) {
-          if (step.kind !== 'hook' || step.point !== o.point || step.trace?.input === undefined) continue;
-          decisions++;
-          const replayed = await replayTrace(o.host, { ...step.trace, callId: step.trace.callId ?? call.linkedid });
-          if (!replayed.changed) continue;
-          const result = replayed.after;
-          const candidateHooks = result.trace.hooks.map((h) => ({
-            hook: h.hook, outcome: h.outcome, durationMs: h.durationMs, source: h.source,
-            ...(h.output !== undefined ? { output: h.output } : {}),
-            ...(h.error ? { error: `${h.error.hook}${h.error.line !== undefined ? `:${h.error.line}:${h.error.column ?? 1}` : ''} ${h.error.code} ${h.error.message}` } : {}),
-          }));
-          differences.push({
-            linkedid: call.linkedid, stage: trace.stage, conversationId: trace.conversationId, point: step.point,
-            live: decisionOf(step.value, step.cancelled, step.hooks),
-            candidate: decisionOf(result.value, result.cancelled, candidateHooks),
-          });
-        }
+        for (const step of trace.steps) if (step.kind === 'hook' && step.point === o.point && step.trace?.input !== undefined) recorded.push({ trace, step });
       }
+      if (recorded.length === 0) continue;
+      decisions += recorded.length;
+      // One batch per call: in process isolation one round trip to the sandbox for all of the call's inputs.
+      const results = await o.host.runPoints(
+        recorded.map(({ step }) => ({ point: o.point, input: step.trace.input as object, ...(step.trace.stage !== null ? { stage: step.trace.stage } : {}) })),
+        { callId: call.linkedid },
+      );
+      recorded.forEach(({ trace, step }, i) => {
+        const result = results[i];
+        if (result === null || result === undefined || !decisionChanged(step.trace, result)) return;
+        const candidateHooks = result.trace.hooks.map((h) => ({
+          hook: h.hook, outcome: h.outcome, durationMs: h.durationMs, source: h.source,
+          ...(h.output !== undefined ? { output: h.output } : {}),
+          ...(h.error ? { error: `${h.error.hook}${h.error.line !== undefined ? `:${h.error.line}:${h.error.column ?? 1}` : ''} ${h.error.code} ${h.error.message}` } : {}),
+        }));
+        differences.push({
+          linkedid: call.linkedid, stage: trace.stage, conversationId: trace.conversationId, point: step.point,
+          live: decisionOf(step.value, step.cancelled, step.hooks),
+          candidate: decisionOf(result.value, result.cancelled, candidateHooks),
+        });
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, worker));
   differences.sort((a, b) => (a.linkedid < b.linkedid ? -1 : a.linkedid > b.linkedid ? 1 : 0));
-  return { calls: calls.length, decisions, differences };
+  return { calls: calls.length, decisions, changedCalls: new Set(differences.map((d) => d.linkedid)).size, differences };
 }
 
 export async function runWhatIf(o: {
@@ -144,7 +152,7 @@ export async function runWhatIf(o: {
     const loadError = loadErrorOf(status);
     const point = status?.point ?? null;
     if (loadError !== null || point === null) {
-      return { hook: o.name, point, loadError: loadError ?? 'the candidate names no hook point', calls: 0, decisions: 0, differences: [], durationMs: Math.round(performance.now() - started) };
+      return { hook: o.name, point, loadError: loadError ?? 'the candidate names no hook point', calls: 0, decisions: 0, changedCalls: 0, differences: [], durationMs: Math.round(performance.now() - started) };
     }
     const r = await replayPoint({ host: candidate.host, store: o.store, pbx: o.pbx, point, selection: o.selection, ...(o.signal ? { signal: o.signal } : {}) });
     return { hook: o.name, point, loadError: null, ...r, durationMs: Math.round(performance.now() - started) };
