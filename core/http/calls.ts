@@ -71,7 +71,7 @@ function failedHooksOf(traces: unknown[]): string[] {
 }
 
 export async function listCalls(store: ConnectorStore, pbx: string, q: CallQuery, scan = 5000): Promise<{ calls: CallListEntry[]; scanned: number; truncated: boolean }> {
-  const rows = await store.listCalls(pbx, { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.status ? { status: q.status } : {}), limit: scan, newestFirst: true });
+  const rows = await store.listCalls(pbx, { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.status ? { status: q.status } : {}), limit: scan, newestFirst: true, brief: true });
   const calls: CallListEntry[] = [];
   for (const c of rows) {
     const s = c.summary as unknown as CallSummary | null;

@@ -209,7 +209,9 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     scope.post('/whatif', async (request, reply) => {
       if (o.jobs?.whatIf === undefined) return reply.code(501).send({ code: 'WHATIF_UNAVAILABLE', message: 'what-if is not available in this process' });
       const abort = new AbortController();
-      request.raw.on('close', () => { if (!reply.sent) abort.abort(); });
+      // The client went away before the answer: stop running the candidate (the request's own 'close' fires
+      // as soon as its body is read, so the response's is the one to watch).
+      reply.raw.on('close', () => { if (!reply.raw.writableFinished) abort.abort(); });
       return o.jobs.whatIf((request.body ?? {}) as WhatIfRequest, abort.signal);
     });
 

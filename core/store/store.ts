@@ -237,6 +237,26 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
       return rows.map(actionOf);
     },
 
+    async currentTraces(pbx, linkedids) {
+      const out = new Map<string, JsonValue[]>();
+      for (let i = 0; i < linkedids.length; i += 200) {
+        const slice = linkedids.slice(i, i + 200);
+        if (slice.length === 0) break;
+        const rows = await driver.all(
+          `SELECT e.linkedid, e.trace FROM call_events e JOIN calls c ON c.pbx = e.pbx AND c.linkedid = e.linkedid AND c.run = e.run
+           WHERE e.pbx = ? AND e.linkedid IN (${slice.map(() => '?').join(', ')}) AND e.trace IS NOT NULL ORDER BY e.id`,
+          [pbx, ...slice],
+        );
+        for (const r of rows) {
+          const id = textOf(r.linkedid);
+          const list = out.get(id) ?? [];
+          list.push(unpack(r.trace));
+          out.set(id, list);
+        }
+      }
+      return out;
+    },
+
     async write(pbx, linkedid, w: CallWrite) {
       const at = now();
       await driver.transaction(async (tx) => {
@@ -281,7 +301,8 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         params.push(...filter.linkedids);
       }
       const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : '';
-      const rows = await driver.all(`SELECT * FROM calls WHERE ${where.join(' AND ')} ORDER BY ${filter.newestFirst === true ? 'start_time DESC, linkedid DESC' : 'start_time, linkedid'}${limit}`, params);
+      const columns = filter.brief === true ? 'pbx, linkedid, run, status, priority, finished, start_time, summary, parked_reason, next_attempt_at, created_at, updated_at' : '*';
+      const rows = await driver.all(`SELECT ${columns} FROM calls WHERE ${where.join(' AND ')} ORDER BY ${filter.newestFirst === true ? 'start_time DESC, linkedid DESC' : 'start_time, linkedid'}${limit}`, params);
       return rows.map(callOf);
     },
 

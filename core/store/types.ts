@@ -93,6 +93,8 @@ export interface CallListFilter {
   limit?: number;
   /** Newest call first (the operator's list); default oldest first. */
   newestFirst?: boolean;
+  /** Without memory and callFull (null): listings that do not need the big columns. */
+  brief?: boolean;
 }
 
 /** What the pipeline writes after a step, in ONE transaction (progress and the action it enabled go together). */
@@ -120,6 +122,8 @@ export interface ConnectorStore {
   /** Every event of the call (all runs), in order: the call's history and traces. */
   events(pbx: string, linkedid: string): Promise<EventRecord[]>;
   actions(pbx: string, linkedid: string): Promise<ActionRecord[]>;
+  /** The stage traces of these calls' current runs, in order (what-if reads only these, not the snapshots). */
+  currentTraces(pbx: string, linkedids: readonly string[]): Promise<Map<string, JsonValue[]>>;
   write(pbx: string, linkedid: string, write: CallWrite): Promise<void>;
   listCalls(pbx: string, filter?: CallListFilter): Promise<CallRecord[]>;
   /** Counts for status/metrics: calls per status, actions per status. */

@@ -98,20 +98,32 @@ export async function replayPoint(o: {
   const calls = await o.store.listCalls(o.pbx, {
     ...(sel.ids !== undefined && sel.ids.length > 0 ? { linkedids: sel.ids } : {}),
     ...(sel.from !== undefined ? { from: sel.from } : {}), ...(sel.to !== undefined ? { to: sel.to } : {}),
-    limit: sel.limit ?? 10_000,
+    limit: sel.limit ?? 10_000, brief: true,
   });
   const differences: WhatIfDifference[] = [];
   let decisions = 0;
   let next = 0;
+  // Traces are read in slices of 200 calls, ahead of the workers (one query per slice, no snapshots).
+  const slices = new Map<number, Promise<Map<string, JsonValue[]>>>();
+  const tracesOf = async (index: number, linkedid: string): Promise<JsonValue[]> => {
+    const slice = Math.floor(index / 200);
+    let p = slices.get(slice);
+    if (p === undefined) {
+      p = o.store.currentTraces(o.pbx, calls.slice(slice * 200, slice * 200 + 200).map((c) => c.linkedid));
+      slices.set(slice, p);
+      slices.delete(slice - 2);
+    }
+    return (await p).get(linkedid) ?? [];
+  };
   const worker = async (): Promise<void> => {
     while (next < calls.length && o.signal?.aborted !== true) {
-      const call = calls[next++];
+      const index = next++;
+      const call = calls[index];
       if (call === undefined) break;
-      const events = await o.store.events(o.pbx, call.linkedid);
+      const traces = await tracesOf(index, call.linkedid);
       const recorded: Array<{ trace: StageTrace; step: HookStep }> = [];
-      for (const e of events) {
-        if (e.run !== call.run || e.trace === null) continue;
-        const trace = e.trace as unknown as StageTrace;
+      for (const t of traces) {
+        const trace = t as unknown as StageTrace;
         for (const step of trace.steps) if (step.kind === 'hook' && step.point === o.point && step.trace?.input !== undefined) recorded.push({ trace, step });
       }
       if (recorded.length === 0) continue;

@@ -75,6 +75,7 @@ test('POST /whatif with a pasted source and a selection of calls', async () => {
   assert.equal(res.status, 200);
   const body = await res.json() as WhatIfResult;
   assert.equal(body.calls, 3);
+  assert.ok(body.decisions >= 3, `the selected calls' decisions were run (${body.decisions})`);
   const bad = await fetch(`${srv.url}/whatif`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: '../etc/passwd', source: 'x' }) });
   assert.equal(bad.status, 400);
   assert.equal(((await bad.json()) as { code: string }).code, 'WHATIF_BAD_NAME');
