@@ -83,7 +83,8 @@ test('hooks: a broken save shows the hook failed with file:line; the fix brings 
   assert.match(error ?? '', /process_client_phone\.ts:\d+:\d+ HOOK_TYPE/);
   await shot('2-hook-broken');
   writeFileSync(file, good);
-  await page.waitForFunction((sel) => !document.querySelector(sel)?.textContent?.includes('edit on disk failed') && document.querySelector(sel)?.classList.contains('state-active'), `${row} .state`, { timeout: 60_000 });
+  // (A string: this project's TypeScript has no DOM library; the expression runs in the page.)
+  await page.waitForFunction(`(() => { const e = document.querySelector('${row} .state'); return e !== null && e.classList.contains('state-active') && !e.textContent.includes('edit on disk failed'); })()`, undefined, { timeout: 60_000 });
   await shot('3-hook-fixed');
 });
 
@@ -153,7 +154,7 @@ test("hooks switched off on the page: the point's default applies on the call's 
     await page.waitForTimeout(100);
   }
   assert.match(await page.textContent('#reprocess-state') ?? '', /^done: 11 \/ 11 calls/);
-  assert.deepEqual(await page.evaluate(() => { const p = document.querySelector('#reprocess-progress') as HTMLProgressElement; return [p.value, p.max, p.hidden]; }), [11, 11, false], 'the bar is full');
+  assert.deepEqual(await page.evaluate("(() => { const p = document.querySelector('#reprocess-progress'); return [p.value, p.max, p.hidden]; })()"), [11, 11, false], 'the bar is full');
   await shot('8-reprocess-done');
   assert.ok([...seen].some((s) => /^\d+ \/ 11 calls$/.test(s) || s === 'reading CEL…'), `progress was shown while it ran: ${[...seen].join(' | ')}`);
 });

@@ -166,7 +166,7 @@ async function openCall(linkedid) {
   const call = await api(`/calls/${encodeURIComponent(linkedid)}`);
   const el = $('#timeline'); el.hidden = false;
   el.replaceChildren(h('h2', {}, `Call ${call.linkedid} (run ${call.run}, ${call.status})`),
-    call.parkedReason ? h('div', { class: 'err' }, call.parkedReason) : null,
+    ...(call.parkedReason ? [h('div', { class: 'err' }, call.parkedReason)] : []),
     ...call.stages.map((st) => h('div', { class: 'stage' }, h('div', {}, h('strong', {}, st.stage), ` ${st.party} (row ${st.atRowId})${st.registered ? '' : ' — not registered'}`),
       ...st.steps.map((s) => (s.kind === 'hook' ? hookStepView(s) : s.kind === 'crm' ? crmStepView(s) : h('div', { class: 'step note' }, `· ${s.text}`))))),
     h('details', {}, h('summary', {}, 'call_full'), json(call.call_full)));
