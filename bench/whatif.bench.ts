@@ -41,6 +41,13 @@ try {
   const pbx = pbxKey(settings);
   const source = readFileSync(path.join(hooksDir, 'need_registration.blacklist.ts'), 'utf8').replace("new Set(['204'])", "new Set(['204', '202'])");
 
+  // What reading the recorded traces alone costs (both runs below include it).
+  const t0 = performance.now();
+  const ids = (await store.listCalls(pbx, { brief: true })).map((c) => c.linkedid);
+  let steps = 0;
+  for (let i = 0; i < ids.length; i += 200) for (const list of (await store.currentTraces(pbx, ids.slice(i, i + 200))).values()) steps += list.length;
+  const readMs = performance.now() - t0;
+
   // Baseline: the live hooks (loaded before the clock starts) on the same recorded inputs.
   const liveHost = await createHookHost(hostOptionsFromSettings({ ...settings.hooks, watch: false }, settings.sandbox, { logger, watch: false }));
   await liveHost.whenIdle();
@@ -58,6 +65,7 @@ try {
   const baseRate = base.calls / (baseMs / 1000);
   const rate = w.calls / (whatIfMs / 1000);
   console.log(`isolation ${settings.sandbox.isolation}; ${total} recorded calls (${originals} recorded by the connector, cloned), ${w.decisions} need_registration decisions`);
+  console.log(`reading the ${steps} stage traces of ${ids.length} calls alone: ${readMs.toFixed(0)} ms (${(ids.length / (readMs / 1000)).toFixed(0)} calls/s)`);
   console.log(`live hooks replay (baseline): ${base.calls} calls in ${baseMs.toFixed(0)} ms = ${baseRate.toFixed(0)} calls/s (${base.differences.length} differences: expected 0)`);
   console.log(`what-if (candidate loaded + replayed): ${w.calls} calls in ${whatIfMs.toFixed(0)} ms = ${rate.toFixed(0)} calls/s; ${w.differences.length} decisions of ${w.changedCalls} calls differ`);
   console.log(`ratio what-if / live replay: ${(rate / baseRate).toFixed(2)}× (target ≥ 0.8×); ≥ 2,000 calls/s: ${rate >= 2000 ? 'met' : 'NOT met'}`);
