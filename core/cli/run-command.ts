@@ -67,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       logger,
       signal: abort.signal,
       // The admin server's address on stderr (stdout stays the call reports): scripts and tests read it there.
-      attach: adminAttachment(settings, { logger, version: packageVersion(), onListening: (url) => process.stderr.write(`admin server ${url}\n`) }),
+      attach: adminAttachment(settings, { logger, version: packageVersion(), signal: abort.signal, onListening: (url) => process.stderr.write(`admin server ${url}\n`) }),
       onReady: ({ hooks, crm, store }) => {
         if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, BITRIX24_POINTS)}\n`);
       },

@@ -26,7 +26,7 @@ export function startRetention(store: ConnectorStore, pbx: string, days: number,
   return { stop: () => clearInterval(timer), sweep };
 }
 
-export function adminAttachment(settings: Settings, o: { logger: Logger; version: string; plugins?: readonly ExtraPlugin[]; onListening?(url: string): void }) {
+export function adminAttachment(settings: Settings, o: { logger: Logger; version: string; plugins?: readonly ExtraPlugin[]; onListening?(url: string): void; signal?: AbortSignal }) {
   return async (runtime: ConnectorRuntime): Promise<Attachment> => {
     const live = settings.cel.source !== 'replay';
     const retention = live ? startRetention(runtime.store, runtime.pbx, settings.http.retention_days, o.logger) : null;
@@ -34,6 +34,8 @@ export function adminAttachment(settings: Settings, o: { logger: Logger; version
     const server = await startAdminServer({
       settings, store: runtime.store, pbx: runtime.pbx, host: runtime.host, logger: o.logger, version: o.version,
       ...(o.plugins ? { plugins: o.plugins } : {}),
+      // 'stopped' from the stop signal on (in-flight steps finish while the server still answers).
+      appState: () => (o.signal?.aborted === true ? 'stopped' : ''),
       jobs: {
         whatIf: (request, signal) => whatIfFromSettings(settings, runtime, request, { logger: o.logger, signal }),
         reprocess: (selection, progress) => reprocessInRuntime(settings, runtime, selection, { logger: o.logger, progress }),
