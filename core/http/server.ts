@@ -194,6 +194,15 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     });
 
     scope.get('/hooks', async () => ({ hooks: o.host.status(), switchedOff: await o.store.hookSwitches(o.pbx) }));
+    scope.get('/hooks/:name/source', async (request, reply) => {
+      // Only a file the host has loaded (by its display name): no path from the request reaches the disk.
+      const { name } = request.params as { name: string };
+      const entry = o.host.status().find((h) => h.hook === name);
+      if (entry === undefined) return reply.code(404).send({ code: 'HOOK_NOT_FOUND', message: `no hook '${name}' is loaded (GET /hooks lists them)` });
+      const text = await readFile(entry.file, 'utf8').catch(() => null);
+      if (text === null) return reply.code(404).send({ code: 'HOOK_SOURCE_UNREADABLE', message: `${entry.file} cannot be read` });
+      return reply.type('text/plain; charset=utf-8').send(text);
+    });
     scope.post('/hooks/:name/:action', async (request, reply) => {
       const { name, action } = request.params as { name: string; action: string };
       if (action !== 'enable' && action !== 'disable') return reply.code(404).send({ code: 'NOT_FOUND', message: `POST /hooks/<name>/enable or /disable, not ${action}` });

@@ -34,7 +34,7 @@ after(async () => {
 
 const PROTECTED: Array<[string, string]> = [
   ['GET', '/'], ['GET', '/app.js'], ['GET', '/session'], ['GET', '/status'], ['GET', '/status?path=version'], ['GET', '/metrics'], ['GET', '/calls'],
-  ['GET', '/calls/x'], ['GET', '/hooks'], ['POST', '/hooks/need_registration.blacklist.ts/disable'], ['POST', '/whatif'], ['POST', '/reprocess'],
+  ['GET', '/calls/x'], ['GET', '/hooks'], ['GET', '/hooks/need_registration.blacklist.ts/source'], ['POST', '/hooks/need_registration.blacklist.ts/disable'], ['POST', '/whatif'], ['POST', '/reprocess'],
   ['GET', '/reprocess/1'], ['GET', '/extra/thing'],
 ];
 
@@ -88,6 +88,9 @@ test('sign-in sets an HttpOnly SameSite=Strict cookie; a cookie request that cha
   assert.equal(srv.host.status().find((h) => h.hook === hook)?.state, 'active');
   assert.deepEqual(await srv.store.hookSwitches(srv.pbx), []);
   assert.equal((await fetch(`${srv.url}/hooks/nope.ts/disable`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
+  const source = await fetch(`${srv.url}/hooks/${hook}/source`, { headers: { cookie: c } });
+  assert.match(await source.text(), /defineHook\('need_registration'/);
+  assert.equal((await fetch(`${srv.url}/hooks/..%2F..%2Fetc%2Fpasswd/source`, { headers: { cookie: c } })).status, 404, 'only loaded hooks');
   // Signing out ends the session.
   await fetch(`${srv.url}/logout`, { method: 'POST', headers: { cookie: c } });
   assert.equal((await fetch(`${srv.url}/session`, { headers: { cookie: c } })).status, 401);

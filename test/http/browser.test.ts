@@ -85,6 +85,9 @@ test('hooks: a broken save shows the hook failed with file:line; the fix brings 
   writeFileSync(file, good);
   // (A string: this project's TypeScript has no DOM library; the expression runs in the page.)
   await page.waitForFunction(`(() => { const e = document.querySelector('${row} .state'); return e !== null && e.classList.contains('state-active') && !e.textContent.includes('edit on disk failed'); })()`, undefined, { timeout: 60_000 });
+  await page.click(`${row} a.hook-name`);
+  await page.waitForSelector('#hook-source-text');
+  assert.equal(await page.textContent('#hook-source-text'), good, "the hook's source as on disk");
   await shot('3-hook-fixed');
 });
 
@@ -105,8 +108,9 @@ test('what-if: a stricter blacklist pasted into the form shows the calls whose d
   await page.click('a[data-tab="whatif"]');
   await page.waitForSelector('#whatif-file option[value="need_registration.blacklist.ts"]', { state: 'attached' });
   await page.selectOption('#whatif-file', 'need_registration.blacklist.ts');
-  const stricter = readFileSync(path.join(rec.hooksDir, 'need_registration.blacklist.ts'), 'utf8').replace("new Set(['204'])", "new Set(['204', '202'])");
-  await page.fill('#whatif-source', stricter);
+  const current = readFileSync(path.join(rec.hooksDir, 'need_registration.blacklist.ts'), 'utf8');
+  await page.waitForFunction(`document.querySelector('#whatif-source').value === ${JSON.stringify(current)}`);
+  await page.fill('#whatif-source', current.replace("new Set(['204'])", "new Set(['204', '202'])"));
   await page.click('#whatif-run');
   await page.waitForSelector('#whatif-summary', { timeout: 60_000 });
   const summary = await page.textContent('#whatif-summary');

@@ -117,7 +117,7 @@ async function loadHooks() {
       await loadHooks();
     } });
     return h('tr', { 'data-hook': hk.hook },
-      h('td', {}, hk.hook), h('td', {}, hk.point ?? '?'), h('td', {}, hk.source), h('td', {}, hk.contentHash ? hk.contentHash.slice(0, 8) : '–'),
+      h('td', {}, h('a', { href: '#hooks', class: 'hook-name', onclick: (e) => { e.preventDefault(); void showSource(hk.hook); } }, hk.hook)), h('td', {}, hk.point ?? '?'), h('td', {}, hk.source), h('td', {}, hk.contentHash ? hk.contentHash.slice(0, 8) : '–'),
       h('td', { class: `state state-${hk.state}` }, hk.state + (hk.staleOnDisk ? ' (edit on disk failed)' : '')),
       h('td', {}, hk.calls), h('td', {}, hk.failures), h('td', {}, hk.p50Ms === null ? '–' : `${hk.p50Ms} / ${hk.p99Ms} ms`),
       h('td', { class: 'err last-error' }, err), h('td', {}, toggle));
@@ -133,6 +133,11 @@ async function loadHooks() {
   wrap.replaceChildren(h('div', { class: 'label' }, 'p99 ms'), timing, h('div', { class: 'label' }, 'failure rate %'), fails);
   lineChart(timing, [...hookHistory].map(([name, v]) => ({ label: `${name} p99`, points: v.p99 })), ' ms');
   lineChart(fails, [...hookHistory].map(([name, v]) => ({ label: name, points: v.fail })), '%');
+}
+
+async function showSource(name) {
+  const text = await api(`/hooks/${encodeURIComponent(name)}/source`);
+  $('#hook-source').replaceChildren(h('h2', {}, name), h('pre', { id: 'hook-source-text' }, text));
 }
 
 // ---------------------------------------------------------------- calls + timeline
@@ -205,7 +210,8 @@ $('#whatif-form').addEventListener('submit', async (event) => {
       ...r.differences.map((d) => h('div', { class: 'diff', 'data-linkedid': d.linkedid }, h('div', { class: 'label', style: 'grid-column: 1 / 3' }, `${d.linkedid} ${d.stage} ${d.conversationId} ${d.point}`), decisionView('live', d.live), decisionView('with the change', d.candidate))));
   } catch (error) { out.replaceChildren(h('div', { class: 'err' }, error.message)); }
 });
-$('#whatif-file').addEventListener('change', async (e) => { if (e.target.value) $('#whatif-source').value = ''; });
+// Picking a file puts its current source in the editor, to change it there (or leave it: the file as on disk).
+$('#whatif-file').addEventListener('change', async (e) => { $('#whatif-source').value = e.target.value ? await api(`/hooks/${encodeURIComponent(e.target.value)}/source`) : ''; });
 
 // ---------------------------------------------------------------- reprocess
 $('#reprocess-form').addEventListener('submit', async (event) => {
