@@ -30,6 +30,11 @@ for (const engine of ENGINES) {
       await store.write('p', '1.1', { actions: [action('1.1', 'register', 'a.example', 'done', 10, await ev('1.1')), action('1.1', 'finish', 'a.example', 'rejected', 20, await ev('1.1'))], done: [{ eventId: await ev('1.1'), trace: { s: 1 } }], call: { status: 'done' } });
       await store.write('p', '2.1', { actions: [action('2.1', 'register', 'b.example', 'failed', 30, await ev('2.1'))], call: { status: 'waiting', nextAttemptAt: Date.now() + 60_000 } });
       await store.write('p', '3.1', { actions: [action('3.1', 'register', 'a.example', 'in_doubt', 40, await ev('3.1'))], call: { status: 'parked', parkedReason: 'x' } });
+      // What-if reads only the current run's traces; listings can skip the big columns.
+      const traces = await store.currentTraces('p', ['1.1', '2.1', 'none']);
+      assert.deepEqual([...traces.entries()], [['1.1', [{ s: 1 }]]], 'only processed stages of the current run');
+      const brief = await store.listCalls('p', { brief: true, newestFirst: true });
+      assert.deepEqual(brief.map((c) => [c.linkedid, c.callFull, c.memory]), [['3.1', null, null], ['2.1', null, null], ['1.1', null, null]]);
       const outbox = await store.outboxByPortal('p');
       assert.deepEqual(outbox.map((o) => [o.portal, o.actions.done, o.actions.rejected, o.actions.in_doubt, o.actions.failed]), [['a.example', 1, 1, 1, 0], ['b.example', 0, 0, 0, 1]]);
       assert.deepEqual(outbox[0]?.lastError?.key, 'register', 'the newest failure of the portal (in doubt at 40, not the refusal at 20)');
