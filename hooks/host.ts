@@ -168,6 +168,11 @@ export interface HookHost {
    */
   runPoints(steps: readonly PointStep[], ctx?: RunContext): Promise<Array<PointResult | null>>;
   status(): HookStatus[];
+  /**
+   * The operator's switches (admin API, kept in the connector store): these hooks (display names, or a
+   * pack's name for all its files) are off until switched on again; their points apply their defaults.
+   */
+  setSwitchedOff(names: readonly string[]): void;
   /** Id of the current generation (increments on every swap). */
   generation(): number;
   /** Resolves when no reload is pending or running (tests, CLI). */
@@ -294,6 +299,7 @@ class Host implements HookHost {
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private resyncTimer: NodeJS.Timeout | null = null;
+  private switchedOff: ReadonlySet<string> = new Set();
   private readonly env: RunEnv;
   private readonly log: Logger;
   /** The `sandbox` settings every hook is loaded with (the options' values over the section's defaults). */
@@ -905,7 +911,7 @@ class Host implements HookHost {
   private swap(): void {
     const byPoint = new Map<HookPointName, ActiveHook[]>();
     const active = [...this.slots.values()]
-      .filter((s) => s.active && s.enabled)
+      .filter((s) => s.active && s.enabled && !this.isSwitchedOff(s))
       .sort((a, b) => (a.orderKey < b.orderKey ? -1 : a.orderKey > b.orderKey ? 1 : 0));
     for (const slot of active) {
       const hook = slot.active as ActiveHook;
@@ -1034,13 +1040,23 @@ class Host implements HookHost {
     return this.gen.id;
   }
 
+  private isSwitchedOff(slot: Slot): boolean {
+    if (this.switchedOff.size === 0) return false;
+    return this.switchedOff.has(slot.displayName) || (slot.origin.kind === 'pack' && this.switchedOff.has(slot.origin.name));
+  }
+
+  setSwitchedOff(names: readonly string[]): void {
+    this.switchedOff = new Set(names);
+    this.swap();
+  }
+
   status(): HookStatus[] {
     const out: HookStatus[] = this.packs.flatMap((p) => (p.error ? [p.error] : []));
     const slots = [...this.slots.values()].sort((a, b) => (a.orderKey < b.orderKey ? -1 : 1));
     for (const slot of slots) {
       const hook = slot.active;
       let state: HookState;
-      if (!slot.enabled) state = 'disabled';
+      if (!slot.enabled || this.isSwitchedOff(slot)) state = 'disabled';
       else if (hook) state = hook.coolingDown ? 'cooling_down' : 'active';
       else if (slot.lastError) state = 'failed';
       else state = 'loading';

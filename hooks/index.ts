@@ -30,4 +30,4 @@ export { buildPointInput, partiesOf } from './inputs.js';
 export type { DefaultReason, HookCallTrace, HookRunError, PointResult, PointTrace, RunContext } from './runner.js';
 export { hostOptionsFromSettings, type HooksSettings } from './settings.js';
 export { runStageFlow, type CrmKind, type StageRun } from './flow.js';
-export { replayTrace, type WhatIf } from './replay.js';
+export { replayTrace, decisionChanged, type WhatIf } from './replay.js';

@@ -17,6 +17,11 @@ export async function replayTrace(host: HookHost, trace: PointTrace): Promise<Wh
     ...(trace.stage !== null ? { stage: trace.stage } : {}),
     ...(trace.callId !== null ? { callId: trace.callId } : {}),
   });
-  const changed = after.cancelled !== trace.cancelled || JSON.stringify(after.value) !== JSON.stringify(trace.value);
+  const changed = decisionChanged(trace, after);
   return { point: trace.point, before: { value: trace.value, cancelled: trace.cancelled, generation: trace.generation }, after, changed };
+}
+
+/** Whether a re-run decided otherwise than the recorded invocation (value or cancellation). */
+export function decisionChanged(recorded: Pick<PointTrace, 'value' | 'cancelled'>, after: Pick<PointResult, 'value' | 'cancelled'>): boolean {
+  return after.cancelled !== recorded.cancelled || JSON.stringify(after.value) !== JSON.stringify(recorded.value);
 }

@@ -193,14 +193,14 @@ function judge(hook: ActiveHook, answer: InvokeOutcomeLike | null | { thrown: un
   hook.stats.record(run.durationMs, run.kind === 'failed' ? 'failed' : run.kind === 'cancelled' ? 'cancelled' : 'ok');
   if (run.kind === 'failed' && HOST_JUDGED.has(run.error.code)) {
     if (hook.resultBreaker.failure()) {
-      env.logger.warn({ hook: hook.id.displayName, point, code: run.error.code, until: new Date(hook.resultBreaker.blockedUntil() ?? 0).toISOString() },
+      env.logger.warn({ hook: hook.id.displayName, point, file: hook.id.displayName, ...(ctx.callId !== undefined ? { linkedid: ctx.callId } : {}), ...(ctx.stage !== undefined ? { stage: ctx.stage } : {}), code: run.error.code, until: new Date(hook.resultBreaker.blockedUntil() ?? 0).toISOString() },
         `hook cooling down: its results were refused ${hook.resultBreaker.health.consecutiveFailures} times in a row`);
     }
   } else if (run.kind === 'ok' || run.kind === 'cancelled') {
     hook.resultBreaker.success();
   }
   if (run.kind === 'failed') {
-    env.logger.warn({ hook: point, file: hook.id.displayName, callId: ctx.callId, code: run.error.code }, `hook failed: ${run.error.message}`);
+    env.logger.warn({ hook: point, file: hook.id.displayName, callId: ctx.callId, linkedid: ctx.callId, stage: ctx.stage, code: run.error.code }, `hook failed: ${run.error.message}`);
   }
   return run;
 }
@@ -402,7 +402,7 @@ export async function runPointWith(args: PointRunArgs): Promise<PointResult> {
   else if (!result.decided) defaultApplied = noDecisionReason(result.calls);
   if (result.cancelled) {
     // Not an error: the reference connector logs exactly this and carries on.
-    env.logger.info({ hook: spec.name, file: result.cancelledBy, callId: ctx.callId }, 'cancelled by customization');
+    env.logger.info({ hook: spec.name, file: result.cancelledBy, callId: ctx.callId, linkedid: ctx.callId, stage: ctx.stage }, 'cancelled by customization');
   }
   const trace: PointTrace = {
     point: spec.name as HookPointName,

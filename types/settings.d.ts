@@ -9,6 +9,7 @@ export interface Settings {
   click_to_call: ClickToCallSettings;
   crm: CrmSettings;
   hooks: HooksSettings;
+  http: HttpSettings;
   log: LogSettings;
   numbers: NumbersSettings;
   sandbox: SandboxSettings;
@@ -627,6 +628,65 @@ export interface HooksSettings {
    * @default []
    */
   allow_hosts: string[];
+}
+/**
+ * The operator's HTTP server (admin page, /status, /metrics, call traces, what-if, reprocess, hook switches). Off unless `port` is set. Every endpoint but GET /health needs a signed-in user or a bearer token.
+ */
+export interface HttpSettings {
+  /**
+   * TCP port; null = no HTTP server. 0 = any free port (printed at start).
+   *
+   * @default null
+   */
+  port: number | null;
+  /**
+   * Address to listen on. Anything but a loopback address (127.0.0.1, ::1, localhost) is refused at start-up unless `users` or `tokens` are set.
+   *
+   * @default "127.0.0.1"
+   */
+  bind: string;
+  /**
+   * Who may sign in to the admin page. `password_hash` is what `callhook hash-password` prints (scrypt); there is no default user or password.
+   *
+   * @default []
+   */
+  users: {
+    name: string;
+    /**
+     * scrypt$N$r$p$salt$hash as printed by `callhook hash-password`.
+     */
+    password_hash: string;
+  }[];
+  /**
+   * Bearer tokens for scripts (`Authorization: Bearer <token>`), at least 24 characters each. Secret: never logged or printed.
+   *
+   * @default []
+   */
+  tokens: string[];
+  /**
+   * Mark the session cookie Secure (set it when the page is reached through HTTPS, e.g. behind a TLS proxy).
+   *
+   * @default false
+   */
+  secure_cookies: boolean;
+  /**
+   * How long a sign-in lasts.
+   *
+   * @default 12
+   */
+  session_hours: number;
+  /**
+   * Failed sign-ins allowed per client address and per user name within a minute; further attempts get 429.
+   *
+   * @default 5
+   */
+  login_attempts_per_minute: number;
+  /**
+   * Call records, stage traces and outbox entries of calls older than this (by last change) are deleted, checked hourly. 0 = kept forever.
+   *
+   * @default 30
+   */
+  retention_days: number;
 }
 /**
  * The connector's own log (pino, JSON lines on stderr). Secrets (passwords, tokens, webhook URLs) are redacted whatever the level.

@@ -51,6 +51,32 @@ hook. Stop the running connector first (both would work the same store).
 example: callhook reprocess --settings settings.json --from "2026-11-24 06:00:00" --to "2026-11-24 07:00:00"`,
     load: () => import('./reprocess-command.js'),
   },
+  whatif: {
+    summary: 'what a changed hook file would have decided on the recorded calls (sandboxed, nothing sent to the CRM): the calls where its decision differs',
+    usage: 'callhook whatif <hook.ts> [--from "YYYY-MM-DD HH:MM:SS" --to "YYYY-MM-DD HH:MM:SS" | --id LINKEDID...] [--limit N] [--settings settings.json] [--json]',
+    help: `Loads <hook.ts> as the connector would, in place of the file of that name in the hooks folder (the other
+hooks, packs and settings as they are), and runs its point again on the input the live hooks saw in each
+recorded call of the connector store (store section of the settings). Prints each call, stage and point where
+the point's decision differs from the live one, with every hook's answer; nothing is sent to the CRM. What
+the changed decision would have caused later in the call is not simulated.
+  --from/--to TIME  calls that started in this PBX-local period (default: all recorded, newest 10,000)
+  --id LINKEDID     this call (repeat for more)
+  --limit N         at most N calls (default 10000)
+  --settings FILE   the connector's settings (its store and hooks folder)
+  --json            the whole result as one JSON object
+example: callhook whatif hooks/need_registration.blacklist.ts --settings settings.json --from "2026-11-01 00:00:00"`,
+    load: () => import('./whatif-command.js'),
+  },
+  'hash-password': {
+    summary: 'print the scrypt hash of a password for http.users[].password_hash (the admin page sign-in)',
+    usage: 'callhook hash-password',
+    help: `Reads a password (typed without echo on a terminal, or the first line of stdin: echo "$PW" | callhook
+hash-password) and prints scrypt$N$r$p$salt$hash. Put it in the settings with the user's name:
+"http": {"port": 8088, "users": [{"name": "ops", "password_hash": "<printed hash>"}]}. There is no default user
+or password; the password itself is never printed.
+example: callhook hash-password`,
+    load: () => import('./hash-password-command.js'),
+  },
   init: {
     summary: 'scaffold a hooks folder (tsconfig + typed starter hook) for editor autocompletion',
     usage: 'callhook init [dir] [--settings settings.json]',

@@ -14,6 +14,8 @@ import { renderCallReport, renderHooksHeader } from '../run/report.js';
 import { BITRIX24_POINTS } from '../pipeline/index.js';
 import { packageVersion } from './version-command.js';
 import { loadHookSettings } from './hook-settings.js';
+import { adminAttachment } from '../http/attach.js';
+import { HttpSettingsError } from '../http/auth.js';
 
 const USAGE = 'usage: callhook run [--settings settings.json] [--json]';
 
@@ -65,6 +67,8 @@ export async function run(argv: string[]): Promise<number> {
     const result = await runConnector(settings, {
       logger,
       signal: abort.signal,
+      // The admin server's address on stderr (stdout stays the call reports): scripts and tests read it there.
+      attach: adminAttachment(settings, { logger, version: packageVersion(), signal: abort.signal, onListening: (url) => process.stderr.write(`admin server ${url}\n`) }),
       onReady: ({ hooks, crm, store }) => {
         if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, settings.click_to_call.enabled && settings.cel.source !== 'replay' ? [...BITRIX24_POINTS, ...CLICK_TO_CALL_POINTS] : BITRIX24_POINTS)}\n`);
       },
@@ -81,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     // Settings the schema accepts but that cannot work (a webhook URL that is no webhook URL, a rule that
     // cannot compile): named by file and key like every other settings problem, before anything runs.
-    if (error instanceof NumberSettingsError || error instanceof Bitrix24SettingsError || error instanceof ClickToCallSettingsError) {
+    if (error instanceof NumberSettingsError || error instanceof Bitrix24SettingsError || error instanceof ClickToCallSettingsError || error instanceof HttpSettingsError) {
       process.stderr.write(`${settingsFile ?? 'settings'}: ${error.message}\n`);
       return 1;
     }

@@ -11,7 +11,7 @@ import type { CrmRuntime } from '../crm/index.js';
 import type { CallReport } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
 import type { HookStatus } from '../../hooks/index.js';
-import { openRuntime } from './runtime.js';
+import { openRuntime, type ConnectorRuntime } from './runtime.js';
 import { startClickToCallServer, type ClickToCallServer } from '../click-to-call/index.js';
 import { checkClickToCallSettings } from '../click-to-call/settings.js';
 
@@ -24,6 +24,16 @@ export interface ConnectorRunOptions {
   onCall(report: CallReport): void | Promise<void>;
   /** Called once the hooks are loaded and the CRM is ready, before the first row is read. */
   onReady?(info: { hooks: HookStatus[]; crm: CrmRuntime; store: string }): void;
+  /**
+   * Something that lives as long as the runtime (the admin HTTP server): started once the runtime is open,
+   * told of every processed call, closed before the runtime.
+   */
+  attach?(runtime: ConnectorRuntime): Promise<Attachment>;
+}
+
+export interface Attachment {
+  onCall?(report: CallReport): void;
+  close(): Promise<void>;
 }
 
 export interface ConnectorRunResult {
@@ -53,7 +63,9 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
   let stages = 0;
   let parked = 0;
   let clickToCall: ClickToCallServer | null = null;
+  let attached: Attachment | null = null;
   try {
+    attached = (await options.attach?.(runtime)) ?? null;
     // Click-to-call runs only with a live source: a replay has no PBX to originate on.
     if (live && settings.click_to_call.enabled) clickToCall = await startClickToCallServer(settings, runtime, logger);
     const assembler = new CallAssembler({
@@ -66,6 +78,7 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
       calls++;
       stages += report.stages.length;
       if (report.status === 'parked') parked++;
+      attached?.onCall?.(report);
       await options.onCall(report);
     });
     pipeline.start();
@@ -87,6 +100,7 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
     return { ingest, calls, stages, parked, hooks: runtime.host.status(), crmReceived: runtime.crm.received?.() ?? null };
   } finally {
     await clickToCall?.close();
+    await attached?.close();
     await source.close();
     await runtime.close();
   }

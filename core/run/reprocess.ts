@@ -11,7 +11,7 @@ import { startPriority } from '../store/index.js';
 import type { JsonValue } from '../store/types.js';
 import { untilAborted } from './connector.js';
 import { openCelRowFinder, type CelRowFinder } from './row-finder.js';
-import { openRuntime } from './runtime.js';
+import { openRuntime, type ConnectorRuntime } from './runtime.js';
 
 export type ReprocessSelection = { ids: readonly string[] } | { from: string; to?: string };
 
@@ -87,8 +87,14 @@ function countRequests(report: CallReport): { sent: number; reused: number } {
   return { sent, reused };
 }
 
-export async function reprocess(settings: Settings, selection: ReprocessSelection, options: ReprocessOptions): Promise<ReprocessResult> {
-  const { logger } = options;
+/**
+ * Reads the selected calls from CEL, assembles them and starts a new run of each in the store (the
+ * pipeline that works the store then processes them). Shared by `callhook reprocess` and the admin API's
+ * POST /reprocess, which runs inside the connector and lets its live pipeline do the work.
+ */
+export async function startReprocessRuns(
+  settings: Settings, selection: ReprocessSelection, runtime: Pick<ConnectorRuntime, 'store' | 'pbx' | 'numbers'>, logger: Logger,
+): Promise<{ started: Array<{ linkedid: string; run: number }>; notFound: string[] }> {
   const finder = await openCelRowFinder(settings.cel, logger);
   let seed: string[];
   let rows: CelRow[];
@@ -100,26 +106,59 @@ export async function reprocess(settings: Settings, selection: ReprocessSelectio
   }
   const present = new Set(rows.map((r) => r.linkedid));
   const notFound = 'ids' in selection ? seed.filter((id) => !present.has(id)) : [];
+  const assembler = new CallAssembler({ calls: settings.calls, numbers: runtime.numbers, onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message) });
+  for (const row of rows) assembler.push(row);
+  assembler.flush();
+  const byCall = new Map<string, StageEvent[]>();
+  for (const event of assembler.drainStages()) byCall.set(event.linkedid, [...(byCall.get(event.linkedid) ?? []), event]);
+  const started: Array<{ linkedid: string; run: number }> = [];
+  for (const call of assembler.drainFinished()) {
+    const events = byCall.get(call.linkedid) ?? [];
+    const start = call.callFull.channel.start_time;
+    const run = await runtime.store.startRun(runtime.pbx, call.linkedid, events.map((e) => ({
+      stage: e.stage, conversationId: e.conversationId, atRowId: e.atRowId, callFull: e.callFull as unknown as JsonValue,
+    })), startPriority(start), start);
+    started.push({ linkedid: call.linkedid, run });
+  }
+  return { started, notFound };
+}
 
-  const runtime = await openRuntime(settings, { logger, watchHooks: false });
-  const result: ReprocessResult = { calls: 0, notFound, sent: 0, reused: 0, parked: 0 };
-  try {
-    const assembler = new CallAssembler({ calls: settings.calls, numbers: runtime.numbers, onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message) });
-    for (const row of rows) assembler.push(row);
-    assembler.flush();
-    const byCall = new Map<string, StageEvent[]>();
-    for (const event of assembler.drainStages()) byCall.set(event.linkedid, [...(byCall.get(event.linkedid) ?? []), event]);
-    const finished = assembler.drainFinished();
-    options.onSelected?.(finished.length);
-    for (const call of finished) {
-      const events = byCall.get(call.linkedid) ?? [];
-      const start = call.callFull.channel.start_time;
-      await runtime.store.startRun(runtime.pbx, call.linkedid, events.map((e) => ({
-        stage: e.stage, conversationId: e.conversationId, atRowId: e.atRowId, callFull: e.callFull as unknown as JsonValue,
-      })), startPriority(start), start);
+/**
+ * POST /reprocess inside the running connector: the runs are started in its store and its own pipeline
+ * processes them (one pipeline per store: never two working the same calls). Progress is read back from
+ * the store: a call is finished when its new run is done or parked.
+ */
+export async function reprocessInRuntime(
+  settings: Settings, runtime: ConnectorRuntime, selection: ReprocessSelection, o: { logger: Logger; progress(p: { total: number; done: number }): void; signal?: AbortSignal },
+): Promise<{ calls: number; notFound: string[]; done: number; parked: number }> {
+  const { started, notFound } = await startReprocessRuns(settings, selection, runtime, o.logger);
+  const left = new Map(started.map((s) => [s.linkedid, s.run]));
+  let parked = 0;
+  o.progress({ total: started.length, done: 0 });
+  while (left.size > 0 && o.signal?.aborted !== true) {
+    for (const [linkedid, run] of left) {
+      const call = await runtime.store.getCall(runtime.pbx, linkedid);
+      if (call === null || call.run > run || (call.run === run && (call.status === 'done' || call.status === 'parked'))) {
+        if (call?.status === 'parked') parked++;
+        left.delete(linkedid);
+      }
     }
-    result.calls = finished.length;
-    if (finished.length === 0) return result;
+    o.progress({ total: started.length, done: started.length - left.size });
+    if (left.size > 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  return { calls: started.length, notFound, done: started.length - left.size - parked, parked };
+}
+
+export async function reprocess(settings: Settings, selection: ReprocessSelection, options: ReprocessOptions): Promise<ReprocessResult> {
+  const { logger } = options;
+  const runtime = await openRuntime(settings, { logger, watchHooks: false });
+  const result: ReprocessResult = { calls: 0, notFound: [], sent: 0, reused: 0, parked: 0 };
+  try {
+    const { started, notFound } = await startReprocessRuns(settings, selection, runtime, logger);
+    result.notFound = notFound;
+    options.onSelected?.(started.length);
+    result.calls = started.length;
+    if (started.length === 0) return result;
     const pipeline = runtime.pipeline(async (report) => {
       const counted = countRequests(report);
       result.sent += counted.sent;

@@ -13,7 +13,7 @@ import type { StageEvent } from '../cel/assembler/index.js';
 import type { TokenStore } from '../crm/types.js';
 import { intOf, nullableIntOf, textOf, type SqlDriver, type SqlExecutor, type SqlRow, type SqlValue } from './sql.js';
 import type {
-  ActionRecord, ActionStatus, CallListFilter, ClickToCallRecord, ClickToCallStatus, CallRecord, CallStatus, CallWrite, ConnectorStore, EventRecord, JsonValue, NewEvent,
+  ActionRecord, ActionStatus, CallListFilter, ClickToCallRecord, ClickToCallStatus, CallRecord, CallStatus, CallWrite, ConnectorStore, EventRecord, JsonValue, NewEvent, PortalOutbox,
 } from './types.js';
 
 export function pack(value: JsonValue): Buffer {
@@ -53,6 +53,8 @@ function schema(d: SqlDriver['dialect']): string[] {
       params ${blob} NOT NULL, status ${short} NOT NULL, attempts ${int} NOT NULL, outcome ${blob} NULL, event_id ${int} NOT NULL,
       run ${int} NOT NULL, first_at ${int} NOT NULL, last_at ${int} NOT NULL, PRIMARY KEY (pbx, linkedid, action_key))`,
     'CREATE INDEX IF NOT EXISTS crm_actions_status ON crm_actions (pbx, status)',
+    `CREATE TABLE IF NOT EXISTS hook_switches (pbx ${key} NOT NULL, hook ${key} NOT NULL, updated_at ${int} NOT NULL, PRIMARY KEY (pbx, hook))`,
+    'CREATE INDEX IF NOT EXISTS calls_updated ON calls (pbx, updated_at)',
     `CREATE TABLE IF NOT EXISTS crm_tokens (portal ${key} NOT NULL PRIMARY KEY, access_token ${text} NOT NULL, refresh_token ${text} NOT NULL, expires_at ${int} NOT NULL)`,
     // Click-to-call requests by the ChannelId we gave the Originate (= the linkedid of its CEL rows).
     `CREATE TABLE IF NOT EXISTS click_to_call (
@@ -245,6 +247,26 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
       return rows.map(actionOf);
     },
 
+    async currentTraces(pbx, linkedids) {
+      const out = new Map<string, JsonValue[]>();
+      for (let i = 0; i < linkedids.length; i += 200) {
+        const slice = linkedids.slice(i, i + 200);
+        if (slice.length === 0) break;
+        const rows = await driver.all(
+          `SELECT e.linkedid, e.trace FROM call_events e JOIN calls c ON c.pbx = e.pbx AND c.linkedid = e.linkedid AND c.run = e.run
+           WHERE e.pbx = ? AND e.linkedid IN (${slice.map(() => '?').join(', ')}) AND e.trace IS NOT NULL ORDER BY e.id`,
+          [pbx, ...slice],
+        );
+        for (const r of rows) {
+          const id = textOf(r.linkedid);
+          const list = out.get(id) ?? [];
+          list.push(unpack(r.trace));
+          out.set(id, list);
+        }
+      }
+      return out;
+    },
+
     async write(pbx, linkedid, w: CallWrite) {
       const at = now();
       await driver.transaction(async (tx) => {
@@ -289,7 +311,8 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         params.push(...filter.linkedids);
       }
       const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : '';
-      const rows = await driver.all(`SELECT * FROM calls WHERE ${where.join(' AND ')} ORDER BY start_time, linkedid${limit}`, params);
+      const columns = filter.brief === true ? 'pbx, linkedid, run, status, priority, finished, start_time, summary, parked_reason, next_attempt_at, created_at, updated_at' : '*';
+      const rows = await driver.all(`SELECT ${columns} FROM calls WHERE ${where.join(' AND ')} ORDER BY ${filter.newestFirst === true ? 'start_time DESC, linkedid DESC' : 'start_time, linkedid'}${limit}`, params);
       return rows.map(callOf);
     },
 
@@ -334,6 +357,67 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         crmRegistered: intOf(row.crm_registered) === 1, status: textOf(row.status) as ClickToCallStatus, detail: unpack(row.detail),
         createdAt: intOf(row.created_at), updatedAt: intOf(row.updated_at),
       };
+    },
+
+    async celCheckpoint(pbx) {
+      const [row] = await driver.all('SELECT cursor_id, updated_at FROM cel_checkpoints WHERE pbx = ?', [pbx]);
+      return row === undefined ? null : { cursor: intOf(row.cursor_id), updatedAt: intOf(row.updated_at) };
+    },
+
+    async outboxByPortal(pbx) {
+      const byPortal = new Map<string, PortalOutbox>();
+      const entry = (portal: string): PortalOutbox => {
+        let e = byPortal.get(portal);
+        if (e === undefined) {
+          e = { portal, actions: Object.fromEntries(ACTION_STATUSES.map((s) => [s, 0])) as Record<ActionStatus, number>, lastError: null };
+          byPortal.set(portal, e);
+        }
+        return e;
+      };
+      for (const r of await driver.all('SELECT portal, status, COUNT(*) AS n FROM crm_actions WHERE pbx = ? GROUP BY portal, status', [pbx])) {
+        entry(textOf(r.portal)).actions[textOf(r.status) as ActionStatus] = intOf(r.n);
+      }
+      for (const portal of byPortal.keys()) {
+        const [r] = await driver.all(
+          `SELECT linkedid, action_key, method, status, outcome, last_at FROM crm_actions WHERE pbx = ? AND portal = ? AND status IN ('failed', 'rejected', 'in_doubt') ORDER BY last_at DESC LIMIT 1`,
+          [pbx, portal],
+        );
+        if (r !== undefined) {
+          entry(portal).lastError = { linkedid: textOf(r.linkedid), key: textOf(r.action_key), method: textOf(r.method), status: textOf(r.status) as ActionStatus, outcome: unpack(r.outcome), at: intOf(r.last_at) };
+        }
+      }
+      return [...byPortal.values()].sort((a, b) => (a.portal < b.portal ? -1 : 1));
+    },
+
+    async deleteCallsBefore(pbx, before) {
+      // In slices, so a month of calls does not hold one huge transaction (and its locks) on MariaDB.
+      let deleted = 0;
+      for (;;) {
+        const rows = await driver.all(`SELECT linkedid FROM calls WHERE pbx = ? AND updated_at < ? AND status IN ('done', 'parked') ORDER BY updated_at LIMIT 500`, [pbx, before]);
+        if (rows.length === 0) return deleted;
+        const ids = rows.map((r) => textOf(r.linkedid));
+        const list = ids.map(() => '?').join(', ');
+        await driver.transaction(async (tx) => {
+          // Re-checked under the transaction: a call that got new events meanwhile stays.
+          await tx.run(`DELETE FROM call_events WHERE pbx = ? AND linkedid IN (${list}) AND linkedid IN (SELECT linkedid FROM (SELECT linkedid FROM calls WHERE pbx = ? AND updated_at < ? AND status IN ('done', 'parked')) AS old)`, [pbx, ...ids, pbx, before]);
+          await tx.run(`DELETE FROM crm_actions WHERE pbx = ? AND linkedid IN (${list}) AND linkedid IN (SELECT linkedid FROM (SELECT linkedid FROM calls WHERE pbx = ? AND updated_at < ? AND status IN ('done', 'parked')) AS old)`, [pbx, ...ids, pbx, before]);
+          await tx.run(`DELETE FROM calls WHERE pbx = ? AND linkedid IN (${list}) AND updated_at < ? AND status IN ('done', 'parked')`, [pbx, ...ids, before]);
+        });
+        deleted += ids.length;
+        if (rows.length < 500) return deleted;
+      }
+    },
+
+    async hookSwitches(pbx) {
+      const rows = await driver.all('SELECT hook FROM hook_switches WHERE pbx = ? ORDER BY hook', [pbx]);
+      return rows.map((r) => textOf(r.hook));
+    },
+
+    async setHookSwitch(pbx, hook, enabled) {
+      await driver.transaction(async (tx) => {
+        await tx.run('DELETE FROM hook_switches WHERE pbx = ? AND hook = ?', [pbx, hook]);
+        if (!enabled) await tx.run('INSERT INTO hook_switches (pbx, hook, updated_at) VALUES (?, ?, ?)', [pbx, hook, now()]);
+      });
     },
 
     close: () => driver.close(),

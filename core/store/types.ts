@@ -91,6 +91,10 @@ export interface CallListFilter {
   status?: CallStatus;
   linkedids?: readonly string[];
   limit?: number;
+  /** Newest call first (the operator's list); default oldest first. */
+  newestFirst?: boolean;
+  /** Without memory and callFull (null): listings that do not need the big columns. */
+  brief?: boolean;
 }
 
 /** What the pipeline writes after a step, in ONE transaction (progress and the action it enabled go together). */
@@ -118,6 +122,8 @@ export interface ConnectorStore {
   /** Every event of the call (all runs), in order: the call's history and traces. */
   events(pbx: string, linkedid: string): Promise<EventRecord[]>;
   actions(pbx: string, linkedid: string): Promise<ActionRecord[]>;
+  /** The stage traces of these calls' current runs, in order (what-if reads only these, not the snapshots). */
+  currentTraces(pbx: string, linkedids: readonly string[]): Promise<Map<string, JsonValue[]>>;
   write(pbx: string, linkedid: string, write: CallWrite): Promise<void>;
   listCalls(pbx: string, filter?: CallListFilter): Promise<CallRecord[]>;
   /** Counts for status/metrics: calls per status, actions per status. */
@@ -127,6 +133,18 @@ export interface ConnectorStore {
    * their records: what the CRM already has is not sent again. Returns the new run number.
    */
   startRun(pbx: string, linkedid: string, events: readonly NewEvent[], priority: number, startTime: string): Promise<number>;
+  /** Where the CEL reader stands for this PBX (null before the first batch). */
+  celCheckpoint(pbx: string): Promise<{ cursor: number; updatedAt: number } | null>;
+  /** The outbox per CRM portal, for /status: entries per status and the newest failure's answer. */
+  outboxByPortal(pbx: string): Promise<PortalOutbox[]>;
+  /**
+   * Retention: deletes calls (with their stage events and outbox entries) whose record last changed
+   * before `before` (ms) and that have no work left (done or parked). Returns how many calls went.
+   */
+  deleteCallsBefore(pbx: string, before: number): Promise<number>;
+  /** The operator's hook switches (admin API): the hooks switched off, kept across restarts. */
+  hookSwitches(pbx: string): Promise<string[]>;
+  setHookSwitch(pbx: string, hook: string, enabled: boolean): Promise<void>;
   readonly tokens: TokenStore;
   /** Records (or updates) a click-to-call request by the ChannelId its Originate used. */
   saveClickToCall(pbx: string, record: ClickToCallRecord): Promise<void>;
@@ -154,6 +172,13 @@ export interface ClickToCallRecord {
   detail: JsonValue;
   createdAt: number;
   updatedAt: number;
+}
+
+export interface PortalOutbox {
+  portal: string;
+  actions: Record<ActionStatus, number>;
+  /** The newest entry that failed, was refused or is in doubt: its key, method and last answer. */
+  lastError: { linkedid: string; key: string; method: string; status: ActionStatus; outcome: JsonValue; at: number } | null;
 }
 
 export interface NewEvent {
