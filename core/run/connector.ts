@@ -11,6 +11,7 @@ import type { CrmRuntime } from '../crm/index.js';
 import type { CallReport } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
 import type { HookStatus } from '../../hooks/index.js';
+import type { Leadership } from '../store/index.js';
 import { openRuntime } from './runtime.js';
 
 export type { CallReport };
@@ -21,7 +22,7 @@ export interface ConnectorRunOptions {
   /** Called once per processed call (call_ended done, or parked), in the order calls settle. */
   onCall(report: CallReport): void | Promise<void>;
   /** Called once the hooks are loaded and the CRM is ready, before the first row is read. */
-  onReady?(info: { hooks: HookStatus[]; crm: CrmRuntime; store: string }): void;
+  onReady?(info: { hooks: HookStatus[]; crm: CrmRuntime; store: string; leadership: Leadership }): void;
 }
 
 export interface ConnectorRunResult {
@@ -44,43 +45,56 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
   const { logger, signal } = options;
   // A replay reads a file once: no hot-reload watcher, and the run ends when every call is delivered.
   const live = settings.cel.source !== 'replay';
-  const runtime = await openRuntime(settings, { logger, watchHooks: live && settings.hooks.watch });
-  const source = createCelSource(settings.cel, logCelSourceEvents(logger));
+  const runtime = await openRuntime(settings, { logger, watchHooks: live && settings.hooks.watch, compete: live });
   let calls = 0;
   let stages = 0;
   let parked = 0;
+  let ingest: IngestResult | null = null;
   try {
-    const assembler = new CallAssembler({
-      calls: settings.calls,
-      numbers: runtime.numbers,
-      onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message),
-    });
-    options.onReady?.({ hooks: runtime.host.status(), crm: runtime.crm, store: runtime.store.description });
-    const pipeline = runtime.pipeline(async (report) => {
-      calls++;
-      stages += report.stages.length;
-      if (report.status === 'parked') parked++;
-      await options.onCall(report);
-    });
-    pipeline.start();
-    let ingest: IngestResult;
-    try {
-      ingest = await runIngest({
-        source,
-        assembler,
-        sink: pipeline.sink(),
-        ...(signal ? { signal } : {}),
-        ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
-        onSaveError: (error, retryInMs) => logger.error({ code: 'CEL_STATE_SAVE_FAILED', retryInMs }, `the connector store could not save a batch (the CEL cursor does not move until it does): ${error instanceof Error ? error.message : String(error)}; retrying in ${retryInMs} ms`),
+    options.onReady?.({ hooks: runtime.host.status(), crm: runtime.crm, store: runtime.store.description, leadership: runtime.leadership });
+    // One term per lease held: a standby waits here; a leader that loses the lease stops reading CEL and
+    // its pipeline, and waits again. Each term starts from what the store committed (the previous
+    // leader's cursor and outbox), with a fresh source, assembler and pipeline.
+    for (;;) {
+      const term = await runtime.leadership.whenLeader(signal);
+      if (term === null) break;
+      const termSignal = signal !== undefined ? AbortSignal.any([signal, term]) : term;
+      const source = createCelSource(settings.cel, logCelSourceEvents(logger));
+      const assembler = new CallAssembler({
+        calls: settings.calls,
+        numbers: runtime.numbers,
+        onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message),
       });
-      // A replay is done when every call is delivered (or parked); a signal cuts the wait short.
-      if (!live && ingest.stopped === 'end') await Promise.race([pipeline.idle({ includeWaiting: true }), untilAborted(signal)]);
-    } finally {
-      await pipeline.stop();
+      const pipeline = runtime.pipeline(async (report) => {
+        calls++;
+        stages += report.stages.length;
+        if (report.status === 'parked') parked++;
+        await options.onCall(report);
+      });
+      pipeline.start();
+      try {
+        ingest = await runIngest({
+          source,
+          assembler,
+          sink: pipeline.sink(),
+          signal: termSignal,
+          ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
+          onSaveError: (error, retryInMs) => {
+            if (term.aborted) return;
+            logger.error({ code: 'CEL_STATE_SAVE_FAILED', retryInMs }, `the connector store could not save a batch (the CEL cursor does not move until it does): ${error instanceof Error ? error.message : String(error)}; retrying in ${retryInMs} ms`);
+          },
+        });
+        // A replay is done when every call is delivered (or parked); a signal cuts the wait short.
+        if (!live && ingest.stopped === 'end') await Promise.race([pipeline.idle({ includeWaiting: true }), untilAborted(termSignal)]);
+      } finally {
+        await pipeline.stop();
+        await source.close();
+      }
+      if (!live || signal?.aborted) break;
     }
-    return { ingest, calls, stages, parked, hooks: runtime.host.status(), crmReceived: runtime.crm.received?.() ?? null };
+    const empty: IngestResult = { stopped: 'aborted', cursor: 0, rows: 0, batches: 0, finishedCalls: 0, resumedRows: 0, saveErrors: 0 };
+    return { ingest: ingest ?? empty, calls, stages, parked, hooks: runtime.host.status(), crmReceived: runtime.crm.received?.() ?? null };
   } finally {
-    await source.close();
     await runtime.close();
   }
 }
