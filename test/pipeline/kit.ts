@@ -96,11 +96,14 @@ export function liveSettings(o: {
   sandbox?: object;
   /** CEL poll interval bounds (default 20..200 ms). */
   poll?: { minMs: number; maxMs: number };
+  /** MariaDB account (default root, no password). */
+  db?: { user: string; password: string };
+  leadership?: object;
 }): string {
   const settings = {
     cel: {
       source: 'mariadb',
-      mariadb: { ...DB, database: o.celDatabase, table: 'cel', state_database: o.stateDatabase, poll_interval_min_ms: o.poll?.minMs ?? 20, poll_interval_max_ms: o.poll?.maxMs ?? 200, gap_wait_ms: 0 },
+      mariadb: { ...DB, ...(o.db ?? {}), database: o.celDatabase, table: 'cel', state_database: o.stateDatabase, poll_interval_min_ms: o.poll?.minMs ?? 20, poll_interval_max_ms: o.poll?.maxMs ?? 200, gap_wait_ms: 0 },
     },
     calls: o.calls ?? {},
     crm: {
@@ -110,6 +113,7 @@ export function liveSettings(o: {
     },
     hooks: { ...(o.hooksFolder !== undefined ? { folder: o.hooksFolder } : {}), watch: false, ...(o.recordingsRoot !== undefined ? { recordings_root: o.recordingsRoot } : {}) },
     ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
+    ...(o.leadership !== undefined ? { leadership: o.leadership } : {}),
   };
   writeFileSync(o.file, JSON.stringify(settings, null, 2));
   return o.file;
