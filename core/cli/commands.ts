@@ -116,6 +116,20 @@ ${HOOKS_FOLDER_RULE}
 example: callhook replay examples/cel/demo.jsonl --out calls.jsonl && callhook try hooks/need_registration.ts --call calls.jsonl --stage conversation_requested`,
     load: () => import('./try-command.js'),
   },
+  doctor: {
+    summary: 'check a deployment: PBX database and cel table, CEL events, connector store, AMI, CRM auth and scopes, folders, clock skew, time zone; one line each with what to fix',
+    usage: 'callhook doctor [--settings file.json]',
+    help: `Runs every check and prints one line each, OK / WARN / FAIL / SKIP with what was found and what to fix:
+the settings valid; the PBX database reachable, the cel table readable and read-only for our account, its
+\`extra\` column, the CEL events the assembler needs seen in recent rows (cel.conf events=); the connector store
+reachable; AMI login and the originate permission (when an ami section exists); the CRM's authentication and
+the scopes the pipeline uses (read-only methods); the hooks folder and recordings root readable; the clock
+skew between the PBX database and this host; the PBX time zone set. Nothing is written anywhere.
+Exit 0: no FAIL (warnings allowed); 1: something FAILed; 2: bad usage.
+  --settings FILE  the settings file the connector runs with (default: the demo defaults)
+example: callhook doctor --settings /etc/callhook/settings.json`,
+    load: () => import('./doctor-command.js'),
+  },
   version: {
     summary: 'print the version',
     usage: 'callhook version',
