@@ -3,6 +3,9 @@
 // there, and a state other than "success" is a failure (the point's default applies). Real sandbox.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { phoneInput, removeDir, sampleCall, startHost, tempDir, writeHook } from './helpers.js';
 
 test('the PHP envelope { state, data } is accepted at every kind of point', async (t) => {
@@ -30,4 +33,21 @@ test('the PHP envelope { state, data } is accepted at every kind of point', asyn
   assert.equal(failed.trace.hooks[0]?.error?.code, 'HOOK_BAD_RESULT');
   assert.match(failed.trace.hooks[0]?.error?.message ?? '', /state "error"/);
   assert.equal(failed.value, '201', 'the default applies');
+});
+
+test('the ported hook of docs/migration.md loads (callhook check) and answers through its envelope', async (t) => {
+  const doc = readFileSync('docs/migration.md', 'utf8');
+  const example = /```ts\n([\s\S]*?)```/.exec(doc.slice(doc.indexOf('## The `{state, data}` envelope')))?.[1] ?? '';
+  assert.match(example, /state: 'success', data: \{ result:/);
+  const dir = await tempDir('migration');
+  t.after(() => removeDir(dir));
+  await writeHook(dir, 'need_registration.ts', example);
+  const r = spawnSync(process.execPath, [path.resolve('bin/callhook.js'), 'check', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const host = await startHost(dir, { watch: false });
+  t.after(() => host.close());
+  const call = JSON.parse(JSON.stringify(sampleCall)) as { channel: { to: { original: string } } };
+  call.channel.to.original = '112';
+  const blocked = await host.runPoint('need_registration', { call_full: call as never, call_stage: 'conversation_requested' }, { stage: 'conversation_requested' });
+  assert.equal(blocked.value, false);
 });
