@@ -9,7 +9,7 @@ import pino from 'pino';
 import { createBitrix24Client } from '../crm/bitrix24/client.js';
 import type { CrmOutcome, JsonParams } from '../crm/types.js';
 import { SettingsError, type Settings } from '../settings/index.js';
-import { storeConnection } from '../store/index.js';
+import { LEASE_TABLE, pbxKey, storeConnection } from '../store/index.js';
 import { commands } from './commands.js';
 import { loadHookSettings } from './hook-settings.js';
 
@@ -137,6 +137,25 @@ async function celChecks(settings: Settings, out: Check[]): Promise<void> {
   }
 }
 
+/** Who leads this PBX now, as the lease row says (docs/failover.md). */
+async function leaseCheck(conn: mysql.Connection, database: string, pbx: string): Promise<Check> {
+  try {
+    const [rows] = await conn.query(
+      `SELECT holder, token, expires_at - CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED) AS left_ms FROM ${mysql.escapeId(database)}.${LEASE_TABLE} WHERE pbx = ?`, [pbx]);
+    const r = (rows as Array<{ holder: string; token: number | string; left_ms: number | string }>)[0];
+    if (r === undefined || r.holder === '') return { name: 'leadership', verdict: 'OK', detail: `no instance leads ${pbx} yet (the first to start takes the lease)` };
+    const left = Number(r.left_ms);
+    return left > 0
+      ? { name: 'leadership', verdict: 'OK', detail: `${r.holder} leads ${pbx} (fencing token ${r.token}, lease valid ${left} ms more)` }
+      : { name: 'leadership', verdict: 'WARN', detail: `the lease of ${pbx} (last held by ${r.holder}) ran out ${-left} ms ago: no instance is running for this PBX, or none reaches the store` };
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ER_NO_SUCH_TABLE' || (error as { code?: string }).code === 'ER_BAD_DB_ERROR') {
+      return { name: 'leadership', verdict: 'OK', detail: 'no connector has run against this store yet' };
+    }
+    return { name: 'leadership', verdict: 'WARN', detail: errorText(error) };
+  }
+}
+
 async function storeChecks(settings: Settings, out: Check[]): Promise<void> {
   const s = storeConnection(settings);
   if (s === null) {
@@ -147,8 +166,12 @@ async function storeChecks(settings: Settings, out: Check[]): Promise<void> {
   try {
     const conn = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password, connectTimeout: 5000 });
     conn.on('error', () => undefined);
-    await conn.end();
-    out.push({ name: 'connector store', verdict: 'OK', detail: `mariadb ${s.host}:${s.port}/${s.database} as ${s.user} (instances of this PBX share it and fail over through its lease)` });
+    try {
+      out.push({ name: 'connector store', verdict: 'OK', detail: `mariadb ${s.host}:${s.port}/${s.database} as ${s.user} (instances of this PBX share it and fail over through its lease)` });
+      out.push(await leaseCheck(conn, s.database, pbxKey(settings)));
+    } finally {
+      await conn.end().catch(() => undefined);
+    }
   } catch (error) {
     out.push({ name: 'connector store', verdict: 'FAIL', detail: `mariadb ${s.host}:${s.port} as ${s.user}: ${errorText(error)}; check store.mariadb (or cel.mariadb when it is empty)` });
   }

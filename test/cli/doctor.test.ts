@@ -13,6 +13,7 @@ import path from 'node:path';
 import type mysql from 'mysql2/promise';
 import { amiCheck, grantsWrite } from '../../core/cli/doctor-command.js';
 import { startLocalBitrix24 } from '../../core/demo-crm/bitrix24/index.js';
+import { createLeaseTable, openMariaDbDriver, tryLease } from '../../core/store/index.js';
 import { asStoredByFreepbx, connectRoot, DB, freepbxCelDdl, insertRows, uniqueName } from '../fixtures/cel-sources/db.js';
 import { loadRows, RECORDED } from '../cel/assembler-kit.js';
 
@@ -80,9 +81,15 @@ test('doctor: a good deployment passes, every check on its own line', { timeout:
       crm: { type: 'bitrix24', bitrix24: { webhook_url: crm.webhookUrl } },
       hooks: { folder: hooks, recordings_root: recordings },
     }));
+    // An instance leads this PBX (its lease row in the store): doctor names it.
+    const lease = await openMariaDbDriver({ ...DB, database: `${cel}_state`, connections: 1 });
+    await createLeaseTable(lease);
+    await tryLease(lease, `${DB.host}:${DB.port}/${cel}.cel`, 'host-a:4242:beef', null, 60_000);
+    await lease.close();
     const { code, out } = await doctor(file);
     console.log(out.replace(/^/gm, '# '));
     assert.equal(code, 0, out);
+    assert.match(line(out, 'leadership'), /^OK .*host-a:4242:beef leads .*fencing token 1/);
     for (const name of ['settings valid', 'PBX database reachable', 'cel table readable', 'cel table read-only for us', 'extra column present', 'CEL events enabled', 'clock skew', 'connector store', 'CRM auth', 'CRM scopes', 'hooks folder readable', 'recordings root readable', 'time zone set']) {
       assert.match(line(out, name), /^OK /, `${name}: ${line(out, name)}`);
     }
