@@ -31,10 +31,12 @@ function killGroup(pid: number): void {
   }
 }
 
-export function startConnector(settingsFile: string, env: Record<string, string> = {}): ConnectorChild {
+/** `settingsFile`: one file, or several (one PBX/CRM pair each, in one process). */
+export function startConnector(settingsFile: string | readonly string[], env: Record<string, string> = {}): ConnectorChild {
+  const files = typeof settingsFile === 'string' ? [settingsFile] : settingsFile;
   // Its own process group: a SIGKILL must reach the connector itself (bin/callhook.js re-executes node
   // and cannot forward a KILL) and the sandbox process, as a service manager's kill does.
-  const child = spawn(process.execPath, [CALLHOOK, 'run', '--json', '--settings', settingsFile], {
+  const child = spawn(process.execPath, [CALLHOOK, 'run', '--json', ...files.flatMap((f) => ['--settings', f])], {
     env: { ...process.env, CALLHOOK_LOG_LEVEL: 'warn', ...env },
     detached: true,
   });
