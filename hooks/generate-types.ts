@@ -105,8 +105,22 @@ export interface HookDefinition<K extends HookName> {
   readonly hook: K;
   readonly handler: HookHandler<K>;
 }
-/** What a hook file may export as default: \`defineHook(...)\` or a plain handler (hook = file name). */
-export type HookModule<K extends HookName> = HookDefinition<K> | HookHandler<K>;
+/**
+ * The PHP customizer's return envelope, kept by a ported hook: \`data\` carries the point's output
+ * (\`data.result\` for need_registration, \`data.phone\`/\`data.path\`/\`data.extension\` for a string);
+ * an empty \`data\` cancels a cancellable request; a state other than "success" is a failure. docs/migration.md.
+ */
+export interface PhpEnvelope {
+  state: 'success' | (string & {});
+  data?: unknown;
+}
+/** A ported hook's plain handler returning the PHP envelope. */
+export type PhpEnvelopeHandler<K extends HookName> = (input: HookInput<K>) => PhpEnvelope | Promise<PhpEnvelope>;
+/**
+ * What a hook file may export as default: \`defineHook(...)\` or a plain handler (hook = file name); a plain
+ * handler may also return the PHP envelope (a hook ported from the PHP customizer).
+ */
+export type HookModule<K extends HookName> = HookDefinition<K> | HookHandler<K> | PhpEnvelopeHandler<K>;
 
 /** Declares which hook a file implements, and types its input and output. */
 export declare function defineHook<K extends HookName>(hook: K, handler: HookHandler<K>): HookDefinition<K>;

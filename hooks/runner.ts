@@ -9,6 +9,7 @@ import { confineToRoot } from './confine.js';
 import { toHookError, type InvokeOutcomeLike, type JsonObject, type JsonValue } from './engine.js';
 import type { ActiveHook } from './active-hook.js';
 import { checkOutput } from './validation.js';
+import { unwrapLegacyEnvelope } from './envelope.js';
 import { escapeControl } from '../sandbox/text-guard.js';
 import type { HostErrorCode } from './error-codes.js';
 
@@ -159,7 +160,16 @@ function judge(hook: ActiveHook, answer: InvokeOutcomeLike | null | { thrown: un
   });
   const budget = env.budgetMs(point);
   let run: HookRun;
-  if (answer === null) {
+  // A ported PHP hook's { state, data } is unwrapped to the point's own output first (hooks/envelope.ts).
+  let legacyProblem: string | null = null;
+  if (answer !== null && !('thrown' in answer) && answer.ok && spec.kind !== 'parallel') {
+    const unwrapped = unwrapLegacyEnvelope(point, answer.value);
+    if (unwrapped.kind === 'bad') legacyProblem = unwrapped.message;
+    else answer = { ...answer, value: unwrapped.value };
+  }
+  if (legacyProblem !== null) {
+    run = { kind: 'failed', error: fail('HOOK_BAD_RESULT', legacyProblem), durationMs };
+  } else if (answer === null) {
     run = { kind: 'failed', error: fail('HOOK_TIMEOUT', `no answer within ${budget} ms (+${HOST_GRACE_MS} ms grace)`), durationMs };
   } else if ('thrown' in answer) {
     const e = toHookError(answer.thrown, 'HOOK_HOST_ERROR' satisfies HostErrorCode);

@@ -10,6 +10,7 @@ export interface Settings {
   crm: CrmSettings;
   hooks: HooksSettings;
   http: HttpSettings;
+  leadership: LeadershipSettings;
   log: LogSettings;
   numbers: NumbersSettings;
   sandbox: SandboxSettings;
@@ -687,6 +688,29 @@ export interface HttpSettings {
    * @default 30
    */
   retention_days: number;
+}
+/**
+ * Active/standby failover for a MariaDB store: every instance configured for the same PBX competes for a lease row (with a fencing token) in the connector's database; only the holder reads CEL, runs hooks for calls and sends to the CRM. A SQLite store is one instance: leadership is always held. See docs/failover.md.
+ */
+export interface LeadershipSettings {
+  /**
+   * How long a lease lasts without a renewal (the database's clock). A standby takes over at most lease_ms + renew_ms after the leader stopped renewing (died, froze, lost its database).
+   *
+   * @default 6000
+   */
+  lease_ms: number;
+  /**
+   * How often the leader renews its lease and a standby tries to take it. Must be well below lease_ms (a third or less).
+   *
+   * @default 1500
+   */
+  renew_ms: number;
+  /**
+   * This instance's name in the lease row, /status and logs. Empty = <host name>:<pid>:<random>.
+   *
+   * @default ""
+   */
+  instance: string;
 }
 /**
  * The connector's own log (pino, JSON lines on stderr). Secrets (passwords, tokens, webhook URLs) are redacted whatever the level.

@@ -21,7 +21,7 @@ const STAGES = `stages: ${[...CALL_STAGES, ...EXTRA_STAGES].join(', ')} (each ho
 export const commands: Record<string, CommandEntry> = {
   run: {
     summary: 'run the connector: CEL → calls → hooks at every stage → the CRM (through the durable outbox); prints each call with every hook decision and CRM request',
-    usage: 'callhook run [--settings file.json] [--json]',
+    usage: 'callhook run [--settings file.json]... [--json]',
     help: `Reads CEL (the settings' cel.source), assembles calls, runs the hooks at every stage and delivers each
 call to the CRM (crm.type) through the outbox in the connector store; prints each processed call with every
 hook decision and every CRM request and answer. A replay ends when every call is delivered; a live source
@@ -30,7 +30,11 @@ Before the first row: the settings are validated, and what the hooks section nam
 their settings, file names) is checked; any problem stops the run, naming the settings file and key.
   --settings FILE  the settings file (default: none = the demo: bundled CEL sample + example hooks + a local
                    demo Bitrix24 started for the run + a temporary embedded store)
+                   several --settings: one PBX/CRM pair each, in this process, isolated from each other
+                   (each a live mariadb source; lines carry the pair, named after its file)
   --json           one JSON line per call (call_full, every stage's trace, the outbox entries) instead of text
+With a MariaDB store, instances with the same settings compete for the PBX's lease: one leads, the others
+stand by and take over when it stops (docs/failover.md).
 ${HOOKS_FOLDER_RULE}
 example: callhook run --settings /etc/callhook/settings.json`,
     load: () => import('./run-command.js'),
@@ -141,6 +145,20 @@ The file's settings are those of where it sits: a pack of hooks.packs, or the ho
 ${HOOKS_FOLDER_RULE}
 example: callhook replay examples/cel/demo.jsonl --out calls.jsonl && callhook try hooks/need_registration.ts --call calls.jsonl --stage conversation_requested`,
     load: () => import('./try-command.js'),
+  },
+  doctor: {
+    summary: 'check a deployment: PBX database and cel table, CEL events, connector store, AMI, CRM auth and scopes, folders, clock skew, time zone; one line each with what to fix',
+    usage: 'callhook doctor [--settings file.json]',
+    help: `Runs every check and prints one line each, OK / WARN / FAIL / SKIP with what was found and what to fix:
+the settings valid; the PBX database reachable, the cel table readable and read-only for our account, its
+\`extra\` column, the CEL events the assembler needs seen in recent rows (cel.conf events=); the connector store
+reachable; AMI login and the originate permission (when an ami section exists); the CRM's authentication and
+the scopes the pipeline uses (read-only methods); the hooks folder and recordings root readable; the clock
+skew between the PBX database and this host; the PBX time zone set. Nothing is written anywhere.
+Exit 0: no FAIL (warnings allowed); 1: something FAILed; 2: bad usage.
+  --settings FILE  the settings file the connector runs with (default: the demo defaults)
+example: callhook doctor --settings /etc/callhook/settings.json`,
+    load: () => import('./doctor-command.js'),
   },
   version: {
     summary: 'print the version',

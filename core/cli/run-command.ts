@@ -10,6 +10,8 @@ import { NumberSettingsError } from '../numbers/index.js';
 import { Bitrix24SettingsError } from '../crm/bitrix24/settings.js';
 import { ClickToCallSettingsError, CLICK_TO_CALL_POINTS } from '../click-to-call/settings.js';
 import { runConnector } from '../run/connector.js';
+import { runPairs, type Pair } from '../run/pairs.js';
+import path from 'node:path';
 import { renderCallReport, renderHooksHeader } from '../run/report.js';
 import { BITRIX24_POINTS } from '../pipeline/index.js';
 import { packageVersion } from './version-command.js';
@@ -17,7 +19,53 @@ import { loadHookSettings } from './hook-settings.js';
 import { adminAttachment } from '../http/attach.js';
 import { HttpSettingsError } from '../http/auth.js';
 
-const USAGE = 'usage: callhook run [--settings settings.json] [--json]';
+const USAGE = 'usage: callhook run [--settings settings.json]... [--json]';
+
+/**
+ * Several settings files: one PBX/CRM pair each, in this process, isolated from each other (core/run/pairs.ts).
+ * Each pair is named after its file; every call line carries the pair's name.
+ */
+async function runSeveral(files: readonly string[], json: boolean): Promise<number> {
+  const pairs: Pair[] = [];
+  for (const file of files) {
+    try {
+      const settings = await loadHookSettings(file);
+      if (settings.cel.source !== 'mariadb') {
+        process.stderr.write(`${file}: /cel/source: several pairs run live: each needs a mariadb CEL source\n`);
+        return 1;
+      }
+      pairs.push({ name: path.basename(file).replace(/\.json$/i, ''), settings });
+    } catch (error) {
+      if (error instanceof SettingsError) {
+        process.stderr.write(`${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    }
+  }
+  const names = new Set(pairs.map((p) => p.name));
+  if (names.size !== pairs.length) {
+    process.stderr.write('callhook run: two settings files have the same name; each pair is named after its file\n');
+    return 2;
+  }
+  const logger = createLogger({ level: process.env.CALLHOOK_LOG_LEVEL ?? pairs[0]!.settings.log.level });
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (!json) process.stdout.write(`callhook ${packageVersion()}: ${pairs.length} pairs: ${pairs.map((p) => p.name).join(', ')}\n`);
+  try {
+    await runPairs(pairs, {
+      logger,
+      signal: abort.signal,
+      onCall: (pair, report) => void process.stdout.write(json ? `${JSON.stringify({ pair, ...report })}\n` : `[${pair}] ${renderCallReport(report)}\n`),
+    });
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
 
 /** Where the hooks come from, said plainly: a settings file without hooks.folder runs no loose hooks. */
 function hooksBanner(settings: Settings, settingsFile: string | undefined): string {
@@ -32,7 +80,7 @@ function hooksBanner(settings: Settings, settingsFile: string | undefined): stri
 export async function run(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, options: { settings: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+    args = parseArgs({ args: argv, options: { settings: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
   } catch (error) {
     process.stderr.write(`callhook run: ${(error as Error).message}\n${USAGE}\n`);
     return 2;
@@ -41,7 +89,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const settingsFile = args.values.settings;
+  const files = args.values.settings ?? [];
+  if (files.length > 1) return runSeveral(files, args.values.json === true);
+  const settingsFile = files[0];
   let settings: Settings;
   try {
     // Broken packs, a missing hooks folder or a misspelt file name stop the run here, naming the key.

@@ -11,6 +11,7 @@ import type { CrmRuntime } from '../crm/index.js';
 import type { CallReport } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
 import type { HookStatus } from '../../hooks/index.js';
+import type { Leadership } from '../store/index.js';
 import { openRuntime, type ConnectorRuntime } from './runtime.js';
 import { startClickToCallServer, type ClickToCallServer } from '../click-to-call/index.js';
 import { checkClickToCallSettings } from '../click-to-call/settings.js';
@@ -23,10 +24,10 @@ export interface ConnectorRunOptions {
   /** Called once per processed call (call_ended done, or parked), in the order calls settle. */
   onCall(report: CallReport): void | Promise<void>;
   /** Called once the hooks are loaded and the CRM is ready, before the first row is read. */
-  onReady?(info: { hooks: HookStatus[]; crm: CrmRuntime; store: string }): void;
+  onReady?(info: { hooks: HookStatus[]; crm: CrmRuntime; store: string; leadership: Leadership }): void;
   /**
-   * Something that lives as long as the runtime (the admin HTTP server): started once the runtime is open,
-   * told of every processed call, closed before the runtime.
+   * Something that lives as long as the runtime (the admin HTTP server): started once the runtime is open
+   * (a standby serves it too: its status shows the role), told of every processed call, closed before the runtime.
    */
   attach?(runtime: ConnectorRuntime): Promise<Attachment>;
 }
@@ -57,51 +58,65 @@ export async function runConnector(settings: Settings, options: ConnectorRunOpti
   // A replay reads a file once: no hot-reload watcher, and the run ends when every call is delivered.
   const live = settings.cel.source !== 'replay';
   if (settings.click_to_call.enabled) checkClickToCallSettings(settings);
-  const runtime = await openRuntime(settings, { logger, watchHooks: live && settings.hooks.watch });
-  const source = createCelSource(settings.cel, logCelSourceEvents(logger));
+  const runtime = await openRuntime(settings, { logger, watchHooks: live && settings.hooks.watch, compete: live });
   let calls = 0;
   let stages = 0;
   let parked = 0;
-  let clickToCall: ClickToCallServer | null = null;
+  let ingest: IngestResult | null = null;
   let attached: Attachment | null = null;
   try {
     attached = (await options.attach?.(runtime)) ?? null;
-    // Click-to-call runs only with a live source: a replay has no PBX to originate on.
-    if (live && settings.click_to_call.enabled) clickToCall = await startClickToCallServer(settings, runtime, logger);
-    const assembler = new CallAssembler({
-      calls: settings.calls,
-      numbers: runtime.numbers,
-      onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message),
-    });
-    options.onReady?.({ hooks: runtime.host.status(), crm: runtime.crm, store: runtime.store.description });
-    const pipeline = runtime.pipeline(async (report) => {
-      calls++;
-      stages += report.stages.length;
-      if (report.status === 'parked') parked++;
-      attached?.onCall?.(report);
-      await options.onCall(report);
-    });
-    pipeline.start();
-    let ingest: IngestResult;
-    try {
-      ingest = await runIngest({
-        source,
-        assembler,
-        sink: pipeline.sink(),
-        ...(signal ? { signal } : {}),
-        ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
-        onSaveError: (error, retryInMs) => logger.error({ code: 'CEL_STATE_SAVE_FAILED', retryInMs }, `the connector store could not save a batch (the CEL cursor does not move until it does): ${error instanceof Error ? error.message : String(error)}; retrying in ${retryInMs} ms`),
+    options.onReady?.({ hooks: runtime.host.status(), crm: runtime.crm, store: runtime.store.description, leadership: runtime.leadership });
+    // One term per lease held: a standby waits here; a leader that loses the lease stops reading CEL and
+    // its pipeline, and waits again. Each term starts from what the store committed (the previous
+    // leader's cursor and outbox), with a fresh source, assembler and pipeline.
+    for (;;) {
+      const term = await runtime.leadership.whenLeader(signal);
+      if (term === null) break;
+      const termSignal = signal !== undefined ? AbortSignal.any([signal, term]) : term;
+      const source = createCelSource(settings.cel, logCelSourceEvents(logger));
+      const assembler = new CallAssembler({
+        calls: settings.calls,
+        numbers: runtime.numbers,
+        onWarning: (w) => logger.warn({ code: w.code, row: w.rowId }, w.message),
       });
-      // A replay is done when every call is delivered (or parked); a signal cuts the wait short.
-      if (!live && ingest.stopped === 'end') await Promise.race([pipeline.idle({ includeWaiting: true }), untilAborted(signal)]);
-    } finally {
-      await pipeline.stop();
+      const pipeline = runtime.pipeline(async (report) => {
+        calls++;
+        stages += report.stages.length;
+        if (report.status === 'parked') parked++;
+        attached?.onCall?.(report);
+        await options.onCall(report);
+      });
+      pipeline.start();
+      // Click-to-call only while this instance leads (a standby must not dial), and only with a live
+      // source: a replay has no PBX to originate on.
+      let clickToCall: ClickToCallServer | null = null;
+      try {
+        if (live && settings.click_to_call.enabled) clickToCall = await startClickToCallServer(settings, runtime, logger);
+        ingest = await runIngest({
+          source,
+          assembler,
+          sink: pipeline.sink(),
+          signal: termSignal,
+          ...(live ? { expire: { everyMs: 60_000 } } : { flushAtEnd: true }),
+          onSaveError: (error, retryInMs) => {
+            if (term.aborted) return;
+            logger.error({ code: 'CEL_STATE_SAVE_FAILED', retryInMs }, `the connector store could not save a batch (the CEL cursor does not move until it does): ${error instanceof Error ? error.message : String(error)}; retrying in ${retryInMs} ms`);
+          },
+        });
+        // A replay is done when every call is delivered (or parked); a signal cuts the wait short.
+        if (!live && ingest.stopped === 'end') await Promise.race([pipeline.idle({ includeWaiting: true }), untilAborted(termSignal)]);
+      } finally {
+        await clickToCall?.close();
+        await pipeline.stop();
+        await source.close();
+      }
+      if (!live || signal?.aborted) break;
     }
-    return { ingest, calls, stages, parked, hooks: runtime.host.status(), crmReceived: runtime.crm.received?.() ?? null };
+    const empty: IngestResult = { stopped: 'aborted', cursor: 0, rows: 0, batches: 0, finishedCalls: 0, resumedRows: 0, saveErrors: 0 };
+    return { ingest: ingest ?? empty, calls, stages, parked, hooks: runtime.host.status(), crmReceived: runtime.crm.received?.() ?? null };
   } finally {
-    await clickToCall?.close();
     await attached?.close();
-    await source.close();
     await runtime.close();
   }
 }

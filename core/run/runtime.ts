@@ -6,7 +6,8 @@ import { openCrm, type CrmRuntime } from '../crm/index.js';
 import { createNumberModel, type NumberModel } from '../numbers/index.js';
 import { createPipeline, runBitrix24Stage, type CallReport, type Pipeline } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
-import { openStoreFromSettings, pbxKey, type ConnectorStore } from '../store/index.js';
+import { openLeadershipFromSettings, openStoreFromSettings, pbxKey, soleLeadership, type ConnectorStore, type Leadership } from '../store/index.js';
+import type { CrmClient, CrmOutcome } from '../crm/types.js';
 import { createHookHost, hostOptionsFromSettings, type HookHost } from '../../hooks/index.js';
 
 export interface ConnectorRuntime {
@@ -15,11 +16,33 @@ export interface ConnectorRuntime {
   crm: CrmRuntime;
   host: HookHost;
   numbers: NumberModel;
+  /** This instance's role for the PBX (snapshot() for /status and /metrics). */
+  leadership: Leadership;
   pipeline(onCall: (report: CallReport) => void | Promise<void>): Pipeline;
   close(): Promise<void>;
 }
 
-export async function openRuntime(settings: Settings, options: { logger: Logger; watchHooks: boolean }): Promise<ConnectorRuntime> {
+/**
+ * The CRM client as the leader uses it: a request is sent only while the lease is certainly ours by the
+ * local clock, so a process resumed after a freeze (SIGSTOP) sends nothing before it stands down. The
+ * outbox write before each request is fenced by the database; this closes the gap between that write and
+ * the request.
+ */
+export function leaderOnlyClient(client: CrmClient, leadership: Leadership): CrmClient {
+  return {
+    crm: client.crm,
+    status: () => client.status(),
+    close: () => client.close(),
+    async call(method, params, options): Promise<CrmOutcome> {
+      if (!leadership.mayAct()) {
+        return { kind: 'transient', code: 'LEASE_LOST', description: 'this instance no longer holds the lease: nothing was sent', badAnswer: false, maybeDelivered: false, status: null, snippet: '', durationMs: 0 };
+      }
+      return client.call(method, params, options);
+    },
+  };
+}
+
+export async function openRuntime(settings: Settings, options: { logger: Logger; watchHooks: boolean; compete?: boolean }): Promise<ConnectorRuntime> {
   const { logger } = options;
   const numbers = createNumberModel(settings.numbers, { logger });
   const pbx = pbxKey(settings);
@@ -28,7 +51,10 @@ export async function openRuntime(settings: Settings, options: { logger: Logger;
     for (const c of closers.reverse()) await c();
   };
   try {
-    const opened = await openStoreFromSettings(settings);
+    // `callhook run` competes for the PBX's lease; a reprocess is an operator's one-off and does not.
+    const leadership = options.compete === true ? await openLeadershipFromSettings(settings, logger) : soleLeadership(pbx);
+    closers.push(() => leadership.close());
+    const opened = await openStoreFromSettings(settings, options.compete === true ? { fence: leadership.fence } : {});
     closers.push(() => opened.cleanup());
     const crm = await openCrm(settings, { logger, tokens: opened.store.tokens });
     closers.push(() => crm.close());
@@ -49,11 +75,12 @@ export async function openRuntime(settings: Settings, options: { logger: Logger;
       crm,
       host,
       numbers,
+      leadership,
       pipeline: (onCall) => createPipeline({
         store: opened.store,
         pbx,
         host,
-        client: crm.client,
+        client: crm.client === null ? null : leaderOnlyClient(crm.client, leadership),
         portal: crm.portal,
         program: (input) => runBitrix24Stage({ ...input, env }),
         delivery: settings.crm.delivery,

@@ -12,12 +12,20 @@ export interface MariaDbDriverOptions {
   database: string;
   /** Pooled connections (default 4). */
   connections?: number;
+  /**
+   * The server kills a connection whose transaction stays idle this long (s): a frozen process (SIGSTOP)
+   * in the middle of a transaction would otherwise hold its row locks (the lease row's among them) until
+   * it resumes, and no standby could take over. 0 = the server's default (none).
+   */
+  idleTransactionTimeoutS?: number;
+  /** innodb_lock_wait_timeout for this pool's sessions (s); 0 = the server's default. */
+  lockWaitTimeoutS?: number;
 }
 
 /** Errors of a lost or killed connection: the statement did not happen, or (at COMMIT) may have. */
 const CONNECTION_ERRORS = new Set([
   'PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_CONNECTION_KILLED',
-  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_LOCK_DEADLOCK',
+  'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
 ]);
 
 function isConnectionError(error: unknown): boolean {
@@ -77,7 +85,15 @@ export async function openMariaDbDriver(options: MariaDbDriverOptions): Promise<
     bigNumberStrings: false,
     charset: 'utf8mb4',
   });
-  pool.on('connection', (conn) => conn.on('error', () => undefined));
+  const session: string[] = [];
+  if ((options.idleTransactionTimeoutS ?? 0) > 0) session.push(`idle_transaction_timeout = ${Math.ceil(options.idleTransactionTimeoutS!)}`);
+  if ((options.lockWaitTimeoutS ?? 0) > 0) session.push(`innodb_lock_wait_timeout = ${Math.ceil(options.lockWaitTimeoutS!)}`);
+  pool.on('connection', (conn) => {
+    conn.on('error', () => undefined);
+    // Queued by the connection before any statement of the pool's user runs on it.
+    // (The event hands over the callback-style connection, whatever mysql2/promise's types say.)
+    if (session.length > 0) (conn as unknown as { query(sql: string, done: (error: unknown) => void): unknown }).query(`SET SESSION ${session.join(', ')}`, () => undefined);
+  });
   const plain = executor(pool);
   return {
     dialect: MARIADB_DIALECT,

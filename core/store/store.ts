@@ -12,6 +12,7 @@ import type { IngestCommit, IngestSink } from '../cel/ingest.js';
 import type { StageEvent } from '../cel/assembler/index.js';
 import type { TokenStore } from '../crm/types.js';
 import { intOf, nullableIntOf, textOf, type SqlDriver, type SqlExecutor, type SqlRow, type SqlValue } from './sql.js';
+import type { Fence } from './leadership.js';
 import type {
   ActionRecord, ActionStatus, CallListFilter, ClickToCallRecord, ClickToCallStatus, CallRecord, CallStatus, CallWrite, ConnectorStore, EventRecord, JsonValue, NewEvent, PortalOutbox,
 } from './types.js';
@@ -130,8 +131,19 @@ function actionOf(row: SqlRow): ActionRecord {
 const EVENT_COLUMNS = ['pbx', 'linkedid', 'run', 'stage', 'conversation_id', 'at_row_id', 'call_full', 'status', 'created_at'];
 const ACTION_COLUMNS = ['pbx', 'linkedid', 'action_key', 'portal', 'method', 'params', 'status', 'attempts', 'outcome', 'event_id', 'run', 'first_at', 'last_at'];
 
-export async function createConnectorStore(driver: SqlDriver, options: { now?: () => number } = {}): Promise<ConnectorStore> {
+export interface ConnectorStoreOptions {
+  now?: () => number;
+  /**
+   * Leadership's fencing check, run first in every transaction that moves the pipeline (CEL hand-off,
+   * call writes, new runs): it throws LeaseLostError when this instance no longer holds the lease, and
+   * the transaction is rolled back (core/store/leadership.ts).
+   */
+  fence?: Fence;
+}
+
+export async function createConnectorStore(driver: SqlDriver, options: ConnectorStoreOptions = {}): Promise<ConnectorStore> {
   const now = options.now ?? Date.now;
+  const fence = options.fence;
   const d = driver.dialect;
   for (const statement of schema(d)) await driver.run(statement);
 
@@ -185,6 +197,7 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
         }
         const at = now();
         await driver.transaction(async (tx) => {
+          await fence?.check(tx);
           for (const [linkedid, events] of byCall) await addEvents(tx, pbx, linkedid, events, null, at);
           // The resume state is the CEL layer's: stored as it is, handed back by load().
           await tx.run(upsertCheckpoint, [pbx, batch.cursor, pack(batch.state as unknown as JsonValue), at]);
@@ -270,6 +283,7 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
     async write(pbx, linkedid, w: CallWrite) {
       const at = now();
       await driver.transaction(async (tx) => {
+        await fence?.check(tx);
         for (const p of w.progress ?? []) await tx.run('UPDATE call_events SET progress = ? WHERE id = ?', [pack(p.progress), p.eventId]);
         for (const a of w.actions ?? []) {
           await tx.run(upsertAction, [pbx, linkedid, a.key, a.portal, a.method, pack(a.params), a.status, a.attempts, pack(a.outcome), a.eventId, a.run, a.firstAt, a.lastAt]);
@@ -327,6 +341,7 @@ export async function createConnectorStore(driver: SqlDriver, options: { now?: (
     async startRun(pbx, linkedid, events, priority, startTime) {
       const at = now();
       return driver.transaction(async (tx) => {
+        await fence?.check(tx);
         const [row] = await tx.all('SELECT run FROM calls WHERE pbx = ? AND linkedid = ?', [pbx, linkedid]);
         const run = row === undefined ? 1 : intOf(row.run) + 1;
         if (row === undefined) {

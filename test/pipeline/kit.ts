@@ -31,10 +31,12 @@ function killGroup(pid: number): void {
   }
 }
 
-export function startConnector(settingsFile: string, env: Record<string, string> = {}): ConnectorChild {
+/** `settingsFile`: one file, or several (one PBX/CRM pair each, in one process). */
+export function startConnector(settingsFile: string | readonly string[], env: Record<string, string> = {}): ConnectorChild {
+  const files = typeof settingsFile === 'string' ? [settingsFile] : settingsFile;
   // Its own process group: a SIGKILL must reach the connector itself (bin/callhook.js re-executes node
   // and cannot forward a KILL) and the sandbox process, as a service manager's kill does.
-  const child = spawn(process.execPath, [CALLHOOK, 'run', '--json', '--settings', settingsFile], {
+  const child = spawn(process.execPath, [CALLHOOK, 'run', '--json', ...files.flatMap((f) => ['--settings', f])], {
     env: { ...process.env, CALLHOOK_LOG_LEVEL: 'warn', ...env },
     detached: true,
   });
@@ -96,11 +98,14 @@ export function liveSettings(o: {
   sandbox?: object;
   /** CEL poll interval bounds (default 20..200 ms). */
   poll?: { minMs: number; maxMs: number };
+  /** MariaDB account (default root, no password). */
+  db?: { user: string; password: string };
+  leadership?: object;
 }): string {
   const settings = {
     cel: {
       source: 'mariadb',
-      mariadb: { ...DB, database: o.celDatabase, table: 'cel', state_database: o.stateDatabase, poll_interval_min_ms: o.poll?.minMs ?? 20, poll_interval_max_ms: o.poll?.maxMs ?? 200, gap_wait_ms: 0 },
+      mariadb: { ...DB, ...(o.db ?? {}), database: o.celDatabase, table: 'cel', state_database: o.stateDatabase, poll_interval_min_ms: o.poll?.minMs ?? 20, poll_interval_max_ms: o.poll?.maxMs ?? 200, gap_wait_ms: 0 },
     },
     calls: o.calls ?? {},
     crm: {
@@ -110,6 +115,7 @@ export function liveSettings(o: {
     },
     hooks: { ...(o.hooksFolder !== undefined ? { folder: o.hooksFolder } : {}), watch: false, ...(o.recordingsRoot !== undefined ? { recordings_root: o.recordingsRoot } : {}) },
     ...(o.sandbox !== undefined ? { sandbox: o.sandbox } : {}),
+    ...(o.leadership !== undefined ? { leadership: o.leadership } : {}),
   };
   writeFileSync(o.file, JSON.stringify(settings, null, 2));
   return o.file;

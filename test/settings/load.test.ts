@@ -40,11 +40,12 @@ const fromRoot = (p: string): string => path.join(PACKAGE_ROOT, p);
 
 test('no file: the demo, every section is its defaults (the DEFAULT_* constants of each area) plus the example hooks, default paths inside the installation', async () => {
   const s = await loadSettings();
-  assert.deepEqual(Object.keys(s).sort(), ['ami', 'calls', 'cel', 'click_to_call', 'crm', 'hooks', 'http', 'log', 'numbers', 'sandbox', 'store']);
+  assert.deepEqual(Object.keys(s).sort(), ['ami', 'calls', 'cel', 'click_to_call', 'crm', 'hooks', 'http', 'leadership', 'log', 'numbers', 'sandbox', 'store']);
   // Click-to-call is off until configured: no AMI connection, no endpoint, no token.
   assert.equal(s.click_to_call.enabled, false);
   assert.equal(s.click_to_call.token, '');
   assert.equal(s.ami.secret, '');
+  assert.deepEqual(s.leadership, { lease_ms: 6000, renew_ms: 1500, instance: '' });
   // The demo: a local Bitrix24 started by the connector, a temporary embedded store.
   assert.equal(s.crm.type, 'demo');
   assert.equal(s.crm.bitrix24.requests_per_second, 2);
