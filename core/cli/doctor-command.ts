@@ -295,14 +295,11 @@ function localChecks(settings: Settings, out: Check[]): void {
 
 interface AmiSettings { host: string; port: number; username: string; secret: string }
 
+/** The AMI connection to check: only when click-to-call is on (nothing else uses AMI). */
 function amiSettingsOf(settings: Settings): AmiSettings | null {
-  const ami = (settings as unknown as Record<string, unknown>).ami;
-  if (ami === null || typeof ami !== 'object') return null;
-  const a = ami as Record<string, unknown>;
-  const host = typeof a.host === 'string' ? a.host : '';
-  const username = typeof a.username === 'string' ? a.username : typeof a.user === 'string' ? a.user : '';
-  if (host === '' || username === '') return null;
-  return { host, port: typeof a.port === 'number' ? a.port : 5038, username, secret: typeof a.secret === 'string' ? a.secret : typeof a.password === 'string' ? a.password : '' };
+  if (!settings.click_to_call.enabled) return null;
+  const { host, port, username, secret } = settings.ami;
+  return { host, port, username, secret };
 }
 
 export async function diagnose(settings: Settings): Promise<Check[]> {
@@ -314,7 +311,7 @@ export async function diagnose(settings: Settings): Promise<Check[]> {
   }
   await storeChecks(settings, out);
   const ami = amiSettingsOf(settings);
-  if (ami === null) out.push({ name: 'AMI login', verdict: 'SKIP', detail: 'no ami settings (click-to-call is off)' });
+  if (ami === null) out.push({ name: 'AMI login', verdict: 'SKIP', detail: 'click_to_call.enabled is off: nothing uses AMI' });
   else out.push(...(await amiCheck(ami)));
   await crmChecks(settings, out);
   localChecks(settings, out);
