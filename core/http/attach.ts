@@ -33,6 +33,7 @@ export function adminAttachment(settings: Settings, o: { logger: Logger; version
     if (settings.http.port === null) return { close: async () => retention?.stop() };
     const server = await startAdminServer({
       settings, store: runtime.store, pbx: runtime.pbx, host: runtime.host, logger: o.logger, version: o.version,
+      leadership: () => runtime.leadership.snapshot(),
       ...(o.plugins ? { plugins: o.plugins } : {}),
       // 'stopped' from the stop signal on (in-flight steps finish while the server still answers).
       appState: () => (o.signal?.aborted === true ? 'stopped' : ''),

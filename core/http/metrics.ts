@@ -4,14 +4,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallReport } from '../pipeline/index.js';
 import type { CelLag } from './status.js';
-import type { ConnectorStore } from '../store/index.js';
+import type { ConnectorStore, LeadershipSnapshot } from '../store/index.js';
 
 export interface ConnectorMetrics {
   readonly registry: Registry;
   recordCall(report: CallReport): void;
 }
 
-export function createMetrics(o: { store: ConnectorStore; pbx: string; celLag(): Promise<CelLag> }): ConnectorMetrics {
+export function createMetrics(o: { store: ConnectorStore; pbx: string; celLag(): Promise<CelLag>; leadership?: () => LeadershipSnapshot }): ConnectorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const calls = new Counter({ name: 'callhook_calls_total', help: 'Processed calls by call type and result (registered, not_registered, parked).', labelNames: ['type', 'result'], registers: [registry] });
@@ -55,6 +55,20 @@ export function createMetrics(o: { store: ConnectorStore; pbx: string; celLag():
     async collect() {
       const lag = await o.celLag();
       if (lag.lag_seconds !== null) this.set(lag.lag_seconds);
+    },
+  });
+  new Gauge({
+    name: 'callhook_leader', help: 'This instance\'s role for its PBX: 1 while it holds the lease (reads CEL, sends to the CRM), 0 as a standby.', labelNames: ['pbx', 'instance'], registers: [registry],
+    collect() {
+      const l = o.leadership?.();
+      if (l !== undefined) this.set({ pbx: l.pbx, instance: l.instance }, l.role === 'leader' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'callhook_leader_refused_writes', help: 'Writes the database refused because this instance no longer held the lease (fencing).', registers: [registry],
+    collect() {
+      const l = o.leadership?.();
+      if (l !== undefined) this.set(l.refusedWrites);
     },
   });
   return {

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { HookHost } from '../../hooks/index.js';
 import { readCallReport, type CallReport } from '../pipeline/index.js';
 import type { Settings } from '../settings/index.js';
-import type { ConnectorStore } from '../store/index.js';
+import type { ConnectorStore, LeadershipSnapshot } from '../store/index.js';
 import { createCredentials, HttpSettingsError, isLoopback, LoginLimiter, secretEquals, SessionStore, type Session } from './auth.js';
 import { listCalls, parseCallQuery } from './calls.js';
 import { createMetrics, type ConnectorMetrics } from './metrics.js';
@@ -45,6 +45,8 @@ export interface AdminServerOptions {
   appState?: () => AppState;
   jobs?: AdminJobs;
   plugins?: readonly ExtraPlugin[];
+  /** This instance's role (the lease of issue 15), shown by /status and /metrics. */
+  leadership?: () => LeadershipSnapshot;
 }
 
 export interface AdminServer {
@@ -83,7 +85,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   const sessions = new SessionStore(http.session_hours * 3_600_000);
   const limiter = new LoginLimiter(http.login_attempts_per_minute);
   const cel = createCelLagProbe(o.settings, o.store, o.pbx);
-  const metrics = createMetrics({ store: o.store, pbx: o.pbx, celLag: () => cel.read() });
+  const metrics = createMetrics({ store: o.store, pbx: o.pbx, celLag: () => cel.read(), ...(o.leadership ? { leadership: o.leadership } : {}) });
   const log = o.logger.child({ component: 'http' });
   const jobs = new Map<string, ReprocessJob>();
   let jobSeq = 0;
@@ -164,7 +166,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     });
 
     scope.get('/status', async (request, reply) => {
-      const doc = await buildStatus({ appState: o.appState?.() ?? '', version: o.version, startedAt, hooks: o.host.status(), cel: await cel.read(), store: o.store, pbx: o.pbx });
+      const doc = await buildStatus({ appState: o.appState?.() ?? '', version: o.version, startedAt, hooks: o.host.status(), cel: await cel.read(), store: o.store, pbx: o.pbx, ...(o.leadership ? { leadership: o.leadership() } : {}) });
       const path = (request.query as { path?: string }).path;
       if (path === undefined || path === '') return doc;
       try {

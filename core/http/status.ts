@@ -4,7 +4,7 @@
 import mysql from 'mysql2/promise';
 import type { HookStatus } from '../../hooks/index.js';
 import type { Settings } from '../settings/index.js';
-import type { ConnectorStore, PortalOutbox } from '../store/index.js';
+import type { ConnectorStore, LeadershipSnapshot, PortalOutbox } from '../store/index.js';
 
 export type AppState = '' | 'stopped' | 'restarting';
 export type AppStatus = 'Ok' | 'Warning' | 'Error';
@@ -33,6 +33,8 @@ export interface StatusDocument {
   cel: CelLag;
   outbox: Record<string, Omit<PortalOutbox, 'portal'> & { pending: number; parked: number; failing: number }>;
   calls: Record<string, number>;
+  /** This instance's role for its PBX (leader reads CEL and sends; standby waits for the lease). */
+  leadership: LeadershipSnapshot | null;
 }
 
 /** How far the CEL table is ahead of the connector's cursor (mariadb source; a replay has no table). */
@@ -76,6 +78,7 @@ export function createCelLagProbe(settings: Pick<Settings, 'cel'>, store: Connec
 
 export async function buildStatus(o: {
   appState: AppState; version: string; startedAt: number; hooks: HookStatus[]; cel: CelLag; store: ConnectorStore; pbx: string;
+  leadership?: LeadershipSnapshot;
 }): Promise<StatusDocument> {
   const problems: { level: 'Warning' | 'Error'; text: string }[] = [];
   for (const h of o.hooks) {
@@ -97,6 +100,7 @@ export async function buildStatus(o: {
   const failing = Object.entries(outbox).filter(([, v]) => v.failing > 0);
   for (const [portal, v] of failing) problems.push({ level: 'Warning', text: `${v.failing} CRM request(s) to ${portal} failing or in doubt (retried)` });
   if (o.cel.error !== null) problems.push({ level: 'Error', text: o.cel.error });
+  if (o.leadership?.lastError) problems.push({ level: 'Warning', text: `leadership: ${o.leadership.lastError}` });
   const appStatus: AppStatus = problems.some((p) => p.level === 'Error') ? 'Error' : problems.length > 0 ? 'Warning' : 'Ok';
   return {
     app_state: o.appState,
@@ -109,6 +113,7 @@ export async function buildStatus(o: {
     cel: o.cel,
     outbox,
     calls: counts.calls,
+    leadership: o.leadership ?? null,
   };
 }
 
