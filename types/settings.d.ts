@@ -172,7 +172,7 @@ export interface CelSettings {
   };
 }
 /**
- * Which CRM calls are delivered to and how: the Bitrix24 portal (incoming webhook or OAuth application) or the Kommo account (long-lived token or OAuth), registration and missed-call rules, and the durable outbox's retry policy. `type: demo` (the default) starts a local Bitrix24 server on a free loopback port and delivers there: nothing reaches a real CRM.
+ * Which CRM calls are delivered to and how: the Bitrix24 portal (incoming webhook or OAuth application) or the Kommo account (long-lived token), registration and missed-call rules, and the durable outbox's retry policy. `type: demo` (the default) starts a local Bitrix24 server on a free loopback port and delivers there: nothing reaches a real CRM.
  */
 export interface CrmSettings {
   /**
@@ -332,38 +332,11 @@ export interface CrmSettings {
      */
     base_url: string;
     /**
-     * Long-lived token of a private integration (Settings → Integrations → Keys and scopes). Secret: never logged or printed. Leave empty to use `oauth`.
+     * Long-lived token of a private integration (Settings → Integrations → your integration → Keys and scopes → Generate long-lived token; admin only). Secret: never logged or printed.
      *
      * @default ""
      */
     long_lived_token: string;
-    /**
-     * OAuth 2.0 integration: the connector refreshes the access token itself and keeps the rotated refresh token in its store.
-     */
-    oauth: {
-      /**
-       * @default ""
-       */
-      client_id: string;
-      /**
-       * Secret.
-       *
-       * @default ""
-       */
-      client_secret: string;
-      /**
-       * Refresh token obtained at installation (used until the store holds a newer one). Secret.
-       *
-       * @default ""
-       */
-      refresh_token: string;
-      /**
-       * The integration's redirect URI (Kommo requires it on refresh).
-       *
-       * @default ""
-       */
-      redirect_uri: string;
-    };
     /**
      * Kommo allows at most 7 requests per second per account; the connector never sends more in any one-second window.
      *
@@ -413,12 +386,6 @@ export interface CrmSettings {
      * @default 0
      */
     pipeline_id: number;
-    /**
-     * Internal calls are never sent to Kommo (it has no user-to-user calls); kept false.
-     *
-     * @default false
-     */
-    register_local_calls: boolean;
     missed_call: {
       /**
        * Who a missed incoming call is put on: `entity` (the contact's responsible), `last_rung`, `default` (default_user_id); each falls back to the next.
