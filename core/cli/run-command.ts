@@ -10,7 +10,7 @@ import { NumberSettingsError } from '../numbers/index.js';
 import { Bitrix24SettingsError } from '../crm/bitrix24/settings.js';
 import { runConnector } from '../run/connector.js';
 import { renderCallReport, renderHooksHeader } from '../run/report.js';
-import { BITRIX24_POINTS } from '../pipeline/index.js';
+import { BITRIX24_POINTS, KOMMO_POINTS } from '../pipeline/index.js';
 import { packageVersion } from './version-command.js';
 import { loadHookSettings } from './hook-settings.js';
 
@@ -65,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
       logger,
       signal: abort.signal,
       onReady: ({ hooks, crm, store }) => {
-        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, BITRIX24_POINTS)}\n`);
+        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, crm.program === 'kommo' ? KOMMO_POINTS : BITRIX24_POINTS)}\n`);
       },
       onCall: (report) => out(json ? `${JSON.stringify(report)}\n` : `${renderCallReport(report)}\n`),
     });
