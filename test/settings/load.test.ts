@@ -40,7 +40,7 @@ const fromRoot = (p: string): string => path.join(PACKAGE_ROOT, p);
 
 test('no file: the demo, every section is its defaults (the DEFAULT_* constants of each area) plus the example hooks, default paths inside the installation', async () => {
   const s = await loadSettings();
-  assert.deepEqual(Object.keys(s).sort(), ['calls', 'cel', 'crm', 'hooks', 'log', 'numbers', 'sandbox', 'store']);
+  assert.deepEqual(Object.keys(s).sort(), ['calls', 'cel', 'crm', 'hooks', 'log', 'numbers', 'recordings', 'sandbox', 'store']);
   // The demo: a local Bitrix24 started by the connector, a temporary embedded store.
   assert.equal(s.crm.type, 'demo');
   assert.equal(s.crm.bitrix24.requests_per_second, 2);
