@@ -48,6 +48,9 @@ const BODIES: Record<HookPointName, string> = {
   process_call_params: `(i) => i.params`,
   process_contact_creation_params: `(i) => ({ ...i.params, name: 'Client ' + i.params.name })`,
   process_lead_creation_params: `(i) => i.params`,
+  process_contact_update_params: `(i) => ({ ...i.params, name: i.contact.name })`,
+  process_lead_update_params: `(i) => ({ ...i.params, status_id: 142 })`,
+  process_unsorted_creation_params: `(i) => i.params`,
 };
 
 function hookSource(point: HookPointName, tag = ''): string {

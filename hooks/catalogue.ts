@@ -415,6 +415,50 @@ export const HOOK_POINTS = [
       status_id: int('Pipeline stage.'),
     }),
   ),
+  paramsHook(
+    'process_contact_update_params',
+    'kommo',
+    ['call_ended'],
+    'Write fields to the client\'s existing Kommo contact at the end of the call (PATCH /api/v4/contacts/{id}): e.g. a "last call" field, the responsible. Runs only when a hook is active; the default writes nothing.',
+    crmParams('Kommo contact fields to write (API v4 names); {} writes nothing.', {
+      name: str('Contact name.'),
+      responsible_user_id: int('Responsible user id.'),
+      custom_fields_values: { type: 'array', description: 'Custom fields to set.' },
+    }),
+    { contact: { $ref: ENTITY_REF, description: 'The contact the call was found or created for.' } },
+  ),
+  paramsHook(
+    'process_lead_update_params',
+    'kommo',
+    ['call_ended'],
+    'Write fields to the call\'s Kommo lead (call_full.deal) at the end of the call (PATCH /api/v4/leads/{id}): move it to a stage, change the responsible. Runs only when a hook is active; the default writes nothing.',
+    crmParams('Kommo lead fields to write (API v4 names); {} writes nothing.', {
+      name: str('Lead name.'),
+      responsible_user_id: int('Responsible user id.'),
+      status_id: int('Pipeline stage.'),
+      pipeline_id: int('Pipeline.'),
+      custom_fields_values: { type: 'array', description: 'Custom fields to set.' },
+    }),
+    { deal: { $ref: 'call_full.schema.json#/$defs/Deal', description: 'The lead the call belongs to.' } },
+  ),
+  paramsHook(
+    'process_unsorted_creation_params',
+    'kommo',
+    ['call_ended'],
+    'Change the Unsorted SIP item created for an incoming call from an unknown number (POST /api/v4/leads/unsorted/sip), including the contact and lead fields inside it (_embedded.contacts / _embedded.leads).',
+    crmParams('One unsorted SIP item (API v4 names).', {
+      source_uid: str('Source id.'),
+      source_name: str('Source name shown in Unsorted.'),
+      pipeline_id: int('Pipeline (0 or absent: the main one).'),
+      created_at: int('Unix time of the call.'),
+      metadata: {
+        type: 'object',
+        description: 'The call: phone, from, called_at, duration, link, service_code, uniq, is_call_event_needed, call_responsible.',
+        additionalProperties: true,
+      },
+      _embedded: { type: 'object', description: 'contacts: [{ name, … }], leads: [{ name, … }] created with the item.', additionalProperties: true },
+    }),
+  ),
 ] as const satisfies readonly HookPointSpec[];
 
 export type HookPointName = (typeof HOOK_POINTS)[number]['name'];

@@ -27,10 +27,13 @@ const AFTER_NUMBERS: Record<CrmKind, Record<CallStageName, HookPointName[]>> = {
     ],
   },
   kommo: {
-    conversation_requested: ['process_contact_creation_params', 'process_lead_creation_params'],
+    conversation_requested: [],
     conversation_accepted: [],
     conversation_ended: [],
-    call_ended: ['process_record_file_path', 'process_call_params', 'process_task_creation_params', 'post_registration'],
+    call_ended: [
+      'process_contact_creation_params', 'process_lead_creation_params', 'process_unsorted_creation_params', 'process_contact_update_params',
+      'process_lead_update_params', 'process_record_file_path', 'process_call_params', 'post_registration',
+    ],
   },
 };
 

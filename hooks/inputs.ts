@@ -127,5 +127,25 @@ export function buildPointInput(point: HookPointName, callObject: object, option
       return { call_full: call, params: { name: clientNumber } };
     case 'process_lead_creation_params':
       return { call_full: call, params: { name: `Call from ${clientNumber}` } };
+    case 'process_contact_update_params':
+      return {
+        call_full: call,
+        contact: Object.keys(obj(call.entity)).length > 0 ? obj(call.entity) : { id: '', is_new: false, name: clientNumber, phones: [client], raw: {}, responsible: { email: '', id: '', name: '', phones: [], position: '', raw: {} }, responsible_id: '', type: 'contact' },
+        params: {},
+      };
+    case 'process_lead_update_params':
+      return {
+        call_full: call,
+        deal: Object.keys(obj(call.deal)).length > 0 ? obj(call.deal) : { id: '', is_new: false, name: `Call from ${clientNumber}`, pipeline_id: '', raw: {}, responsible_id: '', status_id: '' },
+        params: {},
+      };
+    case 'process_unsorted_creation_params':
+      return {
+        call_full: call,
+        params: {
+          source_uid: 'callhook', source_name: 'callhook', created_at: 0,
+          metadata: { phone: clientNumber, from: clientNumber, called_at: 0, duration: 0, link: '', service_code: 'callhook', uniq: str(ch.id), is_call_event_needed: true },
+        },
+      };
   }
 }

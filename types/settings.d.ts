@@ -13,6 +13,7 @@ export interface Settings {
   leadership: LeadershipSettings;
   log: LogSettings;
   numbers: NumbersSettings;
+  recordings: RecordingsSettings;
   sandbox: SandboxSettings;
   store: StoreSettings;
 }
@@ -331,15 +332,21 @@ export interface ClickToCallSettings {
   rate_limit_per_minute: number;
 }
 /**
- * Which CRM calls are delivered to and how: the Bitrix24 portal (incoming webhook or OAuth application), registration and missed-call rules, and the durable outbox's retry policy. `type: demo` (the default) starts a local Bitrix24 server on a free loopback port and delivers there: nothing reaches a real CRM.
+ * Which CRM calls are delivered to and how: the Bitrix24 portal (incoming webhook or OAuth application) or the Kommo account (long-lived token), registration and missed-call rules, and the durable outbox's retry policy. `type: demo` (the default) starts a local Bitrix24 server on a free loopback port and delivers there: nothing reaches a real CRM.
  */
 export interface CrmSettings {
   /**
-   * `demo`: a local Bitrix24 server started by the connector itself (loopback only); `bitrix24`: the portal in `bitrix24`; `none`: hooks run, nothing is sent (every CRM action is recorded as not sent).
+   * `demo`: a local Bitrix24 server started by the connector itself (loopback only); `demo_kommo`: a local Kommo server likewise; `bitrix24`: the portal in `bitrix24`; `kommo`: the account in `kommo`; `none`: hooks run, nothing is sent (every CRM action is recorded as not sent).
    *
    * @default "demo"
    */
-  type: 'demo' | 'bitrix24' | 'none';
+  type: 'demo' | 'demo_kommo' | 'bitrix24' | 'kommo' | 'none';
+  /**
+   * A PEM file of extra CA certificates trusted for the CRM's HTTPS (an on-premise Bitrix24 or a proxy with its own CA), added to the system's CAs. Relative to the settings file's folder or absolute; '' = the system's CAs only.
+   *
+   * @default ""
+   */
+  ca_file: string;
   bitrix24: {
     /**
      * Incoming webhook base URL, https://<portal>/rest/<user_id>/<code>/ (scopes telephony, crm, user; see docs/bitrix24.md). Secret: never logged or printed. Leave empty to use `oauth`.
@@ -472,6 +479,80 @@ export interface CrmSettings {
        * @default 60
        */
       task_deadline_minutes: number;
+    };
+  };
+  /**
+   * The Kommo (amoCRM) account, API v4 (docs/kommo.md).
+   */
+  kommo: {
+    /**
+     * The account's own address, https://<subdomain>.kommo.com (or .amocrm.ru / .amocrm.com); never the common domain.
+     *
+     * @default ""
+     */
+    base_url: string;
+    /**
+     * Long-lived token of a private integration (Settings → Integrations → your integration → Keys and scopes → Generate long-lived token; admin only). Secret: never logged or printed.
+     *
+     * @default ""
+     */
+    long_lived_token: string;
+    /**
+     * Kommo allows at most 7 requests per second per account; the connector never sends more in any one-second window.
+     *
+     * @default 7
+     */
+    requests_per_second: number;
+    /**
+     * @default 30000
+     */
+    request_timeout_ms: number;
+    /**
+     * `source` of registered calls (shown in the call note).
+     *
+     * @default "callhook"
+     */
+    source: string;
+    /**
+     * Extension → Kommo user id, e.g. {"201": 5}: Kommo users have no extension field.
+     *
+     * @default {}
+     */
+    users: {
+      [k: string]: number;
+    };
+    /**
+     * Responsible for calls no mapped employee took part in, and the last fallback for missed calls. 0 = none (the call is sent without responsible_user_id).
+     *
+     * @default 0
+     */
+    default_user_id: number;
+    /**
+     * What an unknown client number gets, per direction: `unsorted` (an incoming SIP item in Unsorted, which Kommo turns into a call event itself; incoming only), `contact` (a contact with the number), `contact_and_lead` (a contact and a lead), `none` (Kommo adds no call: there is no entity).
+     */
+    unknown_number: {
+      /**
+       * @default "unsorted"
+       */
+      incoming: 'unsorted' | 'contact' | 'contact_and_lead' | 'none';
+      /**
+       * @default "none"
+       */
+      outgoing: 'contact' | 'contact_and_lead' | 'none';
+    };
+    /**
+     * Pipeline of unsorted items and created leads; 0 = the account's main pipeline.
+     *
+     * @default 0
+     */
+    pipeline_id: number;
+    missed_call: {
+      /**
+       * Who a missed incoming call is put on: `entity` (the contact's responsible), `last_rung`, `default` (default_user_id); each falls back to the next.
+       *
+       * @default "entity"
+       */
+      responsible: 'entity' | 'last_rung' | 'default';
     };
   };
   /**
@@ -766,6 +847,86 @@ export interface NumbersSettings {
      */
     replacement: string;
   }[];
+}
+/**
+ * Call recordings delivered to the CRM: waiting for the PBX to finish writing the file, MP3 conversion (Kommo's player plays MP3 only), and the signed links the connector serves to Kommo users (docs/recordings.md). The files are found under hooks.recordings_root.
+ */
+export interface RecordingsSettings {
+  /**
+   * A file is finished when its size has not changed for this long.
+   *
+   * @default 2000
+   */
+  stable_ms: number;
+  /**
+   * How long after the call ended a missing, empty, unreadable or still-growing file is waited for (retried; other calls go on); then the call is delivered without it and the trace says why.
+   *
+   * @default 120
+   */
+  wait_seconds: number;
+  /**
+   * Time between two looks at a file that is not ready.
+   *
+   * @default 5000
+   */
+  retry_ms: number;
+  mp3: {
+    /**
+     * Which CRMs get MP3: `kommo` (its player plays MP3 only), `always`, `never`. A file already ending in .mp3 is sent as it is.
+     *
+     * @default "kommo"
+     */
+    convert: 'kommo' | 'always' | 'never';
+    /**
+     * The encoder's command line; {in} and {out} are replaced by the paths (no shell). Debian: apt-get install lame.
+     *
+     * @default ["lame","--quiet","--preset","cbr","32","{in}","{out}"]
+     *
+     * @minItems 1
+     */
+    encoder: [string, ...string[]];
+    /**
+     * Time budget of one conversion; the encoder is killed after it and its stderr kept on the call.
+     *
+     * @default 10000
+     */
+    timeout_ms: number;
+    /**
+     * Where converted files are kept (served by the link server). '' = callhook-mp3 in the system's temporary folder.
+     *
+     * @default ""
+     */
+    folder: string;
+  };
+  /**
+   * The signed links Kommo gets for recordings (its users' browsers fetch them from the connector).
+   */
+  link: {
+    /**
+     * The base URL Kommo users reach the connector's recording server at, e.g. https://pbx.example.com:8443 (a reverse proxy in front of `listen`). '' = http://<listen>.
+     *
+     * @default ""
+     */
+    public_url: string;
+    /**
+     * host:port the recording server listens on; port 0 = a free port.
+     *
+     * @default "127.0.0.1:8091"
+     */
+    listen: string;
+    /**
+     * HMAC key of the links (at least 32 characters). Secret. '' = a random key per start: links stop working after a restart.
+     *
+     * @default ""
+     */
+    secret: string;
+    /**
+     * How long a link works after the call (Kommo keeps the link in the call note; a player after this answers 410 Gone).
+     *
+     * @default 2160
+     */
+    lifetime_hours: number;
+  };
 }
 /**
  * Limits and isolation of the isolated-vm sandbox every customer hook runs in: this section is the only place for them. Per-point wall-clock time budgets are the hooks section's (hooks.budgets); http allow lists are per hook file or pack (hooks.allow_hosts, hooks.packs[i].allow_hosts); here are the limits every hook gets.

@@ -13,7 +13,7 @@ import { runConnector } from '../run/connector.js';
 import { runPairs, type Pair } from '../run/pairs.js';
 import path from 'node:path';
 import { renderCallReport, renderHooksHeader } from '../run/report.js';
-import { BITRIX24_POINTS } from '../pipeline/index.js';
+import { BITRIX24_POINTS, KOMMO_POINTS } from '../pipeline/index.js';
 import { packageVersion } from './version-command.js';
 import { loadHookSettings } from './hook-settings.js';
 import { adminAttachment } from '../http/attach.js';
@@ -120,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
       // The admin server's address on stderr (stdout stays the call reports): scripts and tests read it there.
       attach: adminAttachment(settings, { logger, version: packageVersion(), signal: abort.signal, onListening: (url) => process.stderr.write(`admin server ${url}\n`) }),
       onReady: ({ hooks, crm, store }) => {
-        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, settings.click_to_call.enabled && settings.cel.source !== 'replay' ? [...BITRIX24_POINTS, ...CLICK_TO_CALL_POINTS] : BITRIX24_POINTS)}\n`);
+        if (!json) out(`CRM ${crm.describe}; store ${store}\n${renderHooksHeader(hooks, [...(crm.program === 'kommo' ? KOMMO_POINTS : BITRIX24_POINTS), ...(settings.click_to_call.enabled && settings.cel.source !== 'replay' ? CLICK_TO_CALL_POINTS : [])])}\n`);
       },
       onCall: (report) => out(json ? `${JSON.stringify(report)}\n` : `${renderCallReport(report)}\n`),
     });

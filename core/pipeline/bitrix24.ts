@@ -11,7 +11,7 @@
 // Hook outputs change the requests; an empty output at a cancellable point cancels that request and
 // the trace says so. Every step goes through StepContext (journal + outbox).
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JsonObject } from '../../hooks/engine.js';
 import type { HookPointName } from '../../hooks/catalogue.js';
@@ -28,6 +28,8 @@ import {
   type Direction,
 } from './parties.js';
 import { Blocked, type StepContext } from './steps.js';
+import { readyRecording } from './recording.js';
+import type { Recordings } from '../recordings/index.js';
 
 export type Bitrix24Settings = Settings['crm']['bitrix24'];
 
@@ -50,6 +52,8 @@ export interface Bitrix24Env {
   settings: Bitrix24Settings;
   kit: Bitrix24Kit;
   recordingsRoot: string;
+  /** Recording delivery (wait, MP3); null/absent: recordings are not sent. */
+  recordings?: Recordings | null;
   /** Distinguishes this PBX's calls in EXTERNAL_CALL_ID (two PBXs may reuse a linkedid). */
   pbx: string;
   /** Number model: variants of a rewritten number. */
@@ -67,6 +71,7 @@ export interface StageInput {
 
 const REGISTER = 'telephony.externalcall.register';
 const FINISH = 'telephony.externalcall.finish';
+const ATTACH = 'telephony.externalcall.attachRecord';
 
 /** EXTERNAL_CALL_ID: unique per physical call, so Bitrix24's 30-minute dedup never merges two calls. */
 export function externalCallId(pbx: string, linkedid: string): string {
@@ -447,37 +452,29 @@ async function endCall(input: StageInput, view: () => CallFull): Promise<void> {
 }
 
 async function attachRecording(input: StageInput, view: () => CallFull): Promise<void> {
-  const { ctx, snapshot, memory, env } = input;
-  if (snapshot.record === '') return;
-  const root = path.resolve(env.recordingsRoot);
-  const defaultPath = path.resolve(root, snapshot.record);
-  const chosen = await ctx.hook('process_record_file_path', { call_full: view(), default_path: defaultPath, path: defaultPath, recordings_root: root });
-  const file = typeof chosen.value === 'string' ? chosen.value : defaultPath;
-  const relative = path.relative(root, file);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    await ctx.skipped('attach', 'telephony.externalcall.attachRecord', { FILENAME: path.basename(file) }, `${file} is outside the recordings root ${root} (hooks.recordings_root)`);
-    return;
-  }
-  let content: Buffer;
-  try {
-    const info = await stat(file);
-    if (!info.isFile() || info.size === 0) throw new Error(info.isFile() ? 'the file is empty' : 'not a file');
-    content = await readFile(file);
-  } catch (error) {
-    await ctx.skipped('attach', 'telephony.externalcall.attachRecord', { FILENAME: path.basename(file) }, `recording ${file}: ${error instanceof Error ? error.message : String(error)}`);
-    return;
-  }
-  const params: JsonParams = { CALL_ID: memory.registration?.id ?? '', FILENAME: path.basename(file) };
+  const { ctx, memory, env } = input;
+  const recordings = env.recordings ?? null;
+  if (recordings === null) return;
+  const ready = await readyRecording({ ...input, recordings }, view, 'bitrix24', 'attach', ATTACH);
+  if (ready === null) return;
+  const params: JsonParams = { CALL_ID: memory.registration?.id ?? '', FILENAME: path.basename(ready.file) };
   const hooked = await ctx.hook('customize_attach_record_url', { call_full: view(), params });
   if (hooked.cancelled) {
-    await ctx.cancelled('attach', 'telephony.externalcall.attachRecord', params, 'customize_attach_record_url');
+    await ctx.cancelled('attach', ATTACH, params, 'customize_attach_record_url');
     return;
   }
   const sent = { ...((hooked.value ?? params) as JsonParams) };
   // The content is added after the hook: hooks see the request, not megabytes of base64.
-  if (typeof sent.RECORD_URL !== 'string' || sent.RECORD_URL === '') sent.FILE_CONTENT = content.toString('base64');
-  const outcome = await ctx.crm('attach', 'telephony.externalcall.attachRecord', sent);
-  if (outcome?.kind === 'ok') ctx.note(`recording ${path.basename(file)} attached`);
+  if (typeof sent.RECORD_URL !== 'string' || sent.RECORD_URL === '') {
+    try {
+      sent.FILE_CONTENT = (await readFile(ready.file)).toString('base64');
+    } catch (error) {
+      await ctx.skipped('attach', ATTACH, params, `recording ${ready.file}: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+  }
+  const outcome = await ctx.crm('attach', ATTACH, sent);
+  if (outcome?.kind === 'ok') ctx.note(`recording ${path.basename(ready.file)} attached`);
 }
 
 async function customizeActivity(input: StageInput, view: () => CallFull): Promise<void> {

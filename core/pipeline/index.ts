@@ -14,6 +14,7 @@ import { processCall, type CallSummary, type StageProgram, type WorkerDeps } fro
 export type { StageTrace, TraceStep, HookStep, CrmStep, NoteStep, HookDecision } from './trace.js';
 export type { CallSummary, StageProgram } from './worker.js';
 export { runBitrix24Stage, externalCallId, BITRIX24_POINTS, type Bitrix24Env, type Bitrix24Kit } from './bitrix24.js';
+export { runKommoStage, kommoUniq, KOMMO_POINTS, type KommoEnv } from './kommo.js';
 
 /** A call as the store has it after processing: what the hooks saw and decided, what the CRM answered. */
 export interface CallReport {

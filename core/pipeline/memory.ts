@@ -3,7 +3,7 @@
 // call card. Every hook sees the call through `enrich`: the assembler's snapshot of that stage with
 // these filled in, so `user`, `entity` and `registration` come from the CRM and a rewritten number is
 // the same at every later stage (one call, one client number).
-import type { CallFull, CallNumber, Entity, Registration, User } from '../../types/call_full.js';
+import type { CallFull, CallNumber, Deal, Entity, Registration, User } from '../../types/call_full.js';
 
 export interface CallMemory {
   /** The processing run this memory belongs to (a reprocess starts a new one). */
@@ -16,6 +16,10 @@ export interface CallMemory {
   users: Record<string, User | null>;
   /** The client's CRM entity (null = looked up, none); undefined = not looked up yet. */
   entity?: Entity | null;
+  /** Kommo: the lead (deal) the call belongs to (null = none); undefined = not looked up yet. */
+  deal?: Deal | null;
+  /** When the call's recording was first looked for (ms): it is waited for until recordings.wait_seconds after. */
+  recordingSince?: number;
   registration: Registration | null;
   /** Why the call is not registered (need_registration, cancelled, rejected, internal call...); null while it may be. */
   notRegistered: string | null;
@@ -48,6 +52,7 @@ export function memoryForRun(memory: CallMemory, run: number): CallMemory {
     next.userNumbers = {};
     next.users = {};
     delete next.entity;
+    delete next.deal;
   }
   return next;
 }
@@ -91,6 +96,7 @@ export function enrich(snapshot: CallFull, memory: CallMemory, clientOriginal: s
     channel: { ...main, from: fixNumber(main.from, null), to: fixNumber(main.to, null) },
     conversations,
     entity: memory.entity === undefined ? snapshot.entity : memory.entity,
+    deal: memory.deal === undefined ? snapshot.deal : memory.deal,
     registration: memory.registration ?? snapshot.registration,
   };
 }

@@ -4,7 +4,9 @@
 import type { Logger } from 'pino';
 import { openCrm, type CrmRuntime } from '../crm/index.js';
 import { createNumberModel, type NumberModel } from '../numbers/index.js';
-import { createPipeline, runBitrix24Stage, type CallReport, type Pipeline } from '../pipeline/index.js';
+import { createPipeline, runBitrix24Stage, type CallReport, type Pipeline, type StageProgram } from '../pipeline/index.js';
+import { runKommoStage } from '../pipeline/kommo.js';
+import { openRecordings, type Recordings } from '../recordings/index.js';
 import type { Settings } from '../settings/index.js';
 import { openLeadershipFromSettings, openStoreFromSettings, pbxKey, soleLeadership, type ConnectorStore, type Leadership } from '../store/index.js';
 import type { CrmClient, CrmOutcome } from '../crm/types.js';
@@ -18,6 +20,8 @@ export interface ConnectorRuntime {
   numbers: NumberModel;
   /** This instance's role for the PBX (snapshot() for /status and /metrics). */
   leadership: Leadership;
+  /** Recording delivery (and for Kommo the link server). */
+  recordings: Recordings;
   pipeline(onCall: (report: CallReport) => void | Promise<void>): Pipeline;
   close(): Promise<void>;
 }
@@ -61,14 +65,21 @@ export async function openRuntime(settings: Settings, options: { logger: Logger;
     const host = await createHookHost(hostOptionsFromSettings(settings.hooks, settings.sandbox, { logger, watch: options.watchHooks }));
     closers.push(() => host.close());
     await host.whenIdle();
-    const env = {
-      settings: settings.crm.bitrix24,
-      kit: crm.kit,
-      recordingsRoot: settings.hooks.recordings_root,
-      pbx,
-      buildNumber: (raw: string) => numbers.build(raw),
-      clickToCall: (linkedid: string) => opened.store.clickToCall(pbx, linkedid),
-    };
+    // Kommo plays recordings from a link its users' browsers fetch: the connector serves them.
+    const recordings = await openRecordings(settings, { logger, serveLinks: crm.program === 'kommo' && crm.client !== null });
+    closers.push(() => recordings.close());
+    const buildNumber = (raw: string) => numbers.build(raw);
+    let program: StageProgram;
+    if (crm.program === 'kommo') {
+      const env = { settings: crm.kommoSettings ?? settings.crm.kommo, users: crm.kommoUsers, recordings, pbx, buildNumber };
+      program = (input) => runKommoStage({ ...input, env });
+    } else {
+      const env = {
+        settings: settings.crm.bitrix24, kit: crm.kit, recordingsRoot: settings.hooks.recordings_root, recordings, pbx, buildNumber,
+        clickToCall: (linkedid: string) => opened.store.clickToCall(pbx, linkedid),
+      };
+      program = (input) => runBitrix24Stage({ ...input, env });
+    }
     return {
       pbx,
       store: opened.store,
@@ -76,13 +87,14 @@ export async function openRuntime(settings: Settings, options: { logger: Logger;
       host,
       numbers,
       leadership,
+      recordings,
       pipeline: (onCall) => createPipeline({
         store: opened.store,
         pbx,
         host,
         client: crm.client === null ? null : leaderOnlyClient(crm.client, leadership),
         portal: crm.portal,
-        program: (input) => runBitrix24Stage({ ...input, env }),
+        program,
         delivery: settings.crm.delivery,
         logger,
         onCall,

@@ -10,6 +10,7 @@ const REQUIRED = [
   'post_registration', 'process_registration_params', 'process_final_params', 'customize_entity', 'customize_activity',
   'process_task_creation_params', 'customize_autodistribution', 'customize_show_call_card', 'customize_attach_record_url',
   'process_call_params', 'process_contact_creation_params', 'process_lead_creation_params',
+  'process_contact_update_params', 'process_lead_update_params', 'process_unsorted_creation_params',
 ];
 
 test('the catalogue declares every required hook exactly once', () => {

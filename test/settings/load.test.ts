@@ -40,7 +40,7 @@ const fromRoot = (p: string): string => path.join(PACKAGE_ROOT, p);
 
 test('no file: the demo, every section is its defaults (the DEFAULT_* constants of each area) plus the example hooks, default paths inside the installation', async () => {
   const s = await loadSettings();
-  assert.deepEqual(Object.keys(s).sort(), ['ami', 'calls', 'cel', 'click_to_call', 'crm', 'hooks', 'http', 'leadership', 'log', 'numbers', 'sandbox', 'store']);
+  assert.deepEqual(Object.keys(s).sort(), ['ami', 'calls', 'cel', 'click_to_call', 'crm', 'hooks', 'http', 'leadership', 'log', 'numbers', 'recordings', 'sandbox', 'store']);
   // Click-to-call is off until configured: no AMI connection, no endpoint, no token.
   assert.equal(s.click_to_call.enabled, false);
   assert.equal(s.click_to_call.token, '');

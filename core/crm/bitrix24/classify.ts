@@ -1,6 +1,7 @@
 // Every Bitrix24 answer (or the lack of one) → a CrmOutcome, by the rules of core/crm/types.ts. Pure:
 // the client feeds it what axios saw. The code tables are the documented codes (crm-apis.md §1.1, §1.12,
 // the methods' pages); anything else is not what the docs say and is a transient bad answer.
+import { tlsHint } from '../tls.js';
 import { ANSWER_SNIPPET_BYTES, type CrmOutcome, type JsonValue } from '../types.js';
 
 /** The portal cannot be used until the operator acts. */
@@ -97,6 +98,6 @@ export function classifyNoAnswer(n: NoAnswer, redact: (s: string) => string): Cr
   const after = maybeDelivered ? ' (the request was sent: it may have been executed)' : ' (the request was not sent)';
   return {
     status: null, snippet: '', durationMs: n.durationMs, kind: 'transient', code: n.timedOut ? 'TIMEOUT' : n.code || 'NETWORK_ERROR',
-    description: redact(`${what}${after}: ${n.message}`), badAnswer: false, maybeDelivered,
+    description: redact(`${what}${after}: ${n.message}${tlsHint(n.code)}`), badAnswer: false, maybeDelivered,
   };
 }

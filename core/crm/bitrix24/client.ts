@@ -15,6 +15,8 @@ export interface Bitrix24ClientDeps {
   logger: Logger;
   /** Where the rotated OAuth tokens are kept (the connector store). Without it a restart loses the newest refresh token. */
   tokenStore?: TokenStore;
+  /** crm.ca_file: extra CA certificates for the portal's HTTPS. */
+  caFile?: string;
 }
 
 export interface Bitrix24Client extends CrmClient {
@@ -33,7 +35,7 @@ export function createBitrix24Client(settings: Bitrix24Settings, deps: Bitrix24C
   const redactor = new Redactor();
   if (auth.mode === 'webhook') redactor.add(auth.code);
   const redact = (s: string) => redactor.redact(s);
-  const http = createHttp();
+  const http = createHttp(deps.caFile);
   const logger = deps.logger.child({ crm: 'bitrix24', portal: auth.portal });
   const capacity = capacityFor(resolved.burst);
   const limiter = new PriorityTokenBucket(resolved.requestsPerSecond, capacity);

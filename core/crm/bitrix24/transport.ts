@@ -7,9 +7,13 @@
 import axios, { type AxiosInstance } from 'axios';
 import type { ClientRequest } from 'node:http';
 import type { NoAnswer } from './classify.js';
+import { httpsAgentFor } from '../tls.js';
 
-export function createHttp(): AxiosInstance {
+/** `caFile`: crm.ca_file (extra CAs for the CRM's HTTPS, core/crm/tls.ts). */
+export function createHttp(caFile?: string): AxiosInstance {
+  const httpsAgent = httpsAgentFor(caFile);
   return axios.create({
+    ...(httpsAgent !== undefined ? { httpsAgent } : {}),
     adapter: 'http',
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
