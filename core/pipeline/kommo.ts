@@ -25,6 +25,7 @@ import type { KommoUsers } from '../crm/kommo/users.js';
 import type { Recordings } from '../recordings/index.js';
 import type { CallMemory } from './memory.js';
 import { enrich } from './memory.js';
+import type { ClickToCallRecord } from '../store/types.js';
 import { answeredConversations, clientNumberOf, conversationsInOrder, directionOf, effectiveNumber, employeeNumberOf, talkSeconds, wasAnswered } from './parties.js';
 import { readyRecording } from './recording.js';
 import { Blocked, type StepContext } from './steps.js';
@@ -43,6 +44,8 @@ export interface KommoEnv {
   recordings: Recordings | null;
   pbx: string;
   buildNumber(raw: string): CallNumber;
+  /** The click-to-call request whose Originate had this linkedid as its ChannelId (core/click-to-call), if any. */
+  clickToCall?(linkedid: string): Promise<ClickToCallRecord | null>;
 }
 
 export interface KommoStageInput {
@@ -86,7 +89,27 @@ function emptyUser(): User {
   return { email: '', id: '', name: '', phones: [], position: '', raw: {} };
 }
 
+/**
+ * A call the connector originated for a click in Kommo is an outgoing call of the user who clicked, whatever
+ * its first leg looks like in CEL (a Local channel, the employee's own phone being called first).
+ */
+function callDirection(input: KommoStageInput): ReturnType<typeof directionOf> {
+  return input.memory.clickToCall ? 'outgoing' : directionOf(input.snapshot);
+}
+
+/** Once per call: is it one of our click-to-call Originates (its linkedid is our ChannelId)? */
+async function recallClickToCall(input: KommoStageInput): Promise<void> {
+  const { ctx, memory, env } = input;
+  if (memory.clickToCall !== undefined || env.clickToCall === undefined) return;
+  const record = await env.clickToCall(ctx.event.linkedid);
+  memory.clickToCall = record === null ? null : { crmCallId: record.crmCallId, userId: record.userId, phone: record.phone, crmRegistered: record.crmRegistered };
+  if (record === null) return;
+  ctx.note(`click-to-call by Kommo user ${record.userId} to ${record.phone}: an outgoing call of that user`);
+  if (memory.clientNumber === null && record.phone !== '') memory.clientNumber = record.phone;
+}
+
 export async function runKommoStage(input: KommoStageInput): Promise<void> {
+  await recallClickToCall(input);
   const { ctx, snapshot, memory } = input;
   const stage = ctx.event.stage;
   const convId = ctx.event.conversationId;
@@ -100,7 +123,7 @@ export async function runKommoStage(input: KommoStageInput): Promise<void> {
     if (stage === 'call_ended' && memory.registration === null) memory.notRegistered = 'need_registration said no';
     return;
   }
-  if (directionOf(snapshot) === 'local') {
+  if (callDirection(input) === 'local') {
     ctx.note('internal call: Kommo logs calls with clients only, nothing is sent');
     memory.notRegistered = 'internal call';
     return;
@@ -218,11 +241,14 @@ function defaultUserId(env: KommoEnv): number {
 /** Who the call is put on: who talked last; outgoing: the caller; a missed incoming call by the configured strategy. */
 function responsibleOf(input: KommoStageInput): { id: number; why: string } {
   const { snapshot, memory, env } = input;
+  // A click-to-call is the clicking user's call, whoever's phone took part.
+  const clicked = Number(memory.clickToCall?.userId ?? 0);
+  if (clicked > 0) return { id: clicked, why: `Kommo user ${clicked} clicked to call` };
   for (const [id] of [...answeredConversations(snapshot)].reverse()) {
     const u = memory.users[id];
     if (u) return { id: Number(u.id), why: `${u.name || u.id} talked last` };
   }
-  const direction = directionOf(snapshot);
+  const direction = callDirection(input);
   if (direction === 'outgoing') {
     const u = memory.users[''] ?? Object.values(memory.users).find((x) => x) ?? null;
     if (u) return { id: Number(u.id), why: `${u.name || u.id} called` };
@@ -246,10 +272,10 @@ function responsibleOf(input: KommoStageInput): { id: number; why: string } {
 }
 
 /** Kommo call_status: 4 had a conversation, 7 line busy, 6 not reached (missed); call_result in words. */
-function statusOf(snapshot: CallFull): { status: number; result: string } {
+function statusOf(snapshot: CallFull, direction: ReturnType<typeof directionOf>): { status: number; result: string } {
   if (wasAnswered(snapshot)) return { status: 4, result: 'Answered' };
   if (/busy/i.test(String(snapshot.result))) return { status: 7, result: 'Line busy' };
-  return { status: 6, result: directionOf(snapshot) === 'incoming' ? 'Missed' : 'Not reached' };
+  return { status: 6, result: direction === 'incoming' ? 'Missed' : 'Not reached' };
 }
 
 async function recordingLink(input: KommoStageInput, view: () => CallFull): Promise<string | null> {
@@ -265,7 +291,7 @@ async function recordingLink(input: KommoStageInput, view: () => CallFull): Prom
 
 async function unknownNumber(input: KommoStageInput, view: () => CallFull, link: string | null): Promise<'unsorted' | 'contact' | 'none'> {
   const { ctx, snapshot, memory, env } = input;
-  const direction = directionOf(snapshot);
+  const direction = callDirection(input);
   const policy = direction === 'incoming' ? env.settings.unknown_number.incoming : env.settings.unknown_number.outgoing;
   const number = memory.clientNumber ?? '';
   const who = responsibleOf(input);
@@ -418,9 +444,9 @@ async function registerCall(input: KommoStageInput, view: () => CallFull, link: 
   const number = memory.clientNumber ?? '';
   const uniq = kommoUniq(env.pbx, ctx.event.linkedid);
   const who = responsibleOf(input);
-  const { status, result } = statusOf(snapshot);
+  const { status, result } = statusOf(snapshot, callDirection(input));
   const params: JsonParams = {
-    direction: directionOf(snapshot) === 'incoming' ? 'inbound' : 'outbound',
+    direction: callDirection(input) === 'incoming' ? 'inbound' : 'outbound',
     duration: talkSeconds(snapshot),
     source: env.settings.source,
     phone: number,

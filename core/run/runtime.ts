@@ -71,7 +71,10 @@ export async function openRuntime(settings: Settings, options: { logger: Logger;
     const buildNumber = (raw: string) => numbers.build(raw);
     let program: StageProgram;
     if (crm.program === 'kommo') {
-      const env = { settings: crm.kommoSettings ?? settings.crm.kommo, users: crm.kommoUsers, recordings, pbx, buildNumber };
+      const env = {
+        settings: crm.kommoSettings ?? settings.crm.kommo, users: crm.kommoUsers, recordings, pbx, buildNumber,
+        clickToCall: (linkedid: string) => opened.store.clickToCall(pbx, linkedid),
+      };
       program = (input) => runKommoStage({ ...input, env });
     } else {
       const env = {

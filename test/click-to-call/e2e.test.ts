@@ -19,6 +19,9 @@ import { connectRoot, DB, insertRows, asStoredByFreepbx, uniqueName } from '../f
 import { loadRows, RECORDED } from '../cel/assembler-kit.js';
 import { createCelTable, liveSettings, startConnector, waitUntil } from '../pipeline/kit.js';
 import { startTestAmiServer } from '../ami/server.js';
+import { startLocalKommo, formatKommoSummary } from '../../core/demo-crm/kommo/index.js';
+import { kommoUniq } from '../../core/pipeline/index.js';
+import { kommoLiveSettings, kommoSeedUsers } from '../pipeline/kommo-kit.js';
 
 let root: mysql.Connection | undefined;
 let skip: string | undefined;
@@ -228,5 +231,63 @@ test('click-to-call: Bitrix24 event → hook → Originate with our ChannelId �
   } finally {
     await ami.close();
     await crm.close();
+  }
+});
+
+test('click-to-call for Kommo: request → hook → Originate with our ChannelId → CEL → one outgoing call logged on the user who clicked', { timeout: 180_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const conn = root!;
+  const cel = uniqueName('ami_c2ck_cel');
+  const state = uniqueName('ami_c2ck_state');
+  databases.push(cel, state);
+  const hooks = path.join(dir, 'hooks-kommo');
+  mkdirSync(hooks, { recursive: true });
+  writeFileSync(path.join(hooks, 'process_originate_params.ts'), HOOK);
+  const kommo = await startLocalKommo({ seed: { users: kommoSeedUsers(), contacts: [] } });
+  const ami = await startTestAmiServer({ callhook: { secret: 'ami-secret-2', originate: true } });
+  ami.plan = () => ({ afterMs: 30, ok: true, reason: 4 });
+  try {
+    await createCelTable(conn, cel, []);
+    const file = kommoLiveSettings({
+      file: path.join(dir, 'kommo-settings.json'), celDatabase: cel, stateDatabase: state, kommo, hooksFolder: hooks,
+      calls: { trunk_channel_patterns: ['^Local/[^@;]+@pstn(-in)?-'] },
+      settings: { unknown_number: { incoming: 'unsorted', outgoing: 'contact' } },
+    });
+    const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    settings.ami = { host: '127.0.0.1', port: ami.port, username: 'callhook', secret: 'ami-secret-2', reconnect: { min_ms: 50, max_ms: 500 } };
+    settings.click_to_call = { enabled: true, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN };
+    writeFileSync(file, JSON.stringify(settings, null, 2));
+    const run = startConnector(file, { CALLHOOK_LOG_LEVEL: 'info' });
+    try {
+      let base = '';
+      await waitUntil('the click-to-call endpoints listening', () => {
+        const m = /click-to-call endpoints listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr());
+        if (m) base = m[1]!;
+        return base !== '';
+      }, 30_000, () => run.stderr().slice(-2000));
+      await waitUntil('AMI logged in', () => ami.logins.some((l) => l.ok), 10_000);
+      // Kommo user 7 clicks +49155512345; their phone is extension 201 (its CEL rows: Local/201 rung first).
+      const clicked = await post(`${base}/click-to-call/kommo`, JSON.stringify({ phone: '+49155512345', user_id: 7, extension: '201' }), 'application/json', { 'x-callhook-token': TOKEN });
+      assert.equal(clicked.json.status, 'queued', JSON.stringify(clicked.json));
+      const channelId = String(clicked.json.channelId);
+      const sent = ami.originates.find((o) => o.fields.ChannelId === channelId);
+      assert.equal(sent?.fields.Exten, '0155512345', 'the number as the hook rewrote it');
+
+      // Its CEL rows, read as incoming from CEL alone (the employee rung through the trunk first).
+      await insertRows(conn, cel, 'cel', c2cRows(channelId, 1, { calledLeg: true }).map(asStoredByFreepbx));
+      await waitUntil('the click-to-call reported', () => run.reports.some((r) => r.linkedid === channelId), 60_000, () => run.stderr().slice(-2000));
+      const pbx = `${DB.host}:${DB.port}/${cel}.cel`;
+      const logged = kommo.state.calls.filter((c) => c.body.uniq === kommoUniq(pbx, channelId));
+      assert.equal(logged.length, 1, `logged once:\n${formatKommoSummary(kommo.state)}`);
+      assert.equal(logged[0]!.body.direction, 'outbound', 'an outgoing call');
+      assert.equal(Number(logged[0]!.body.responsible_user_id), 7, 'of the Kommo user who clicked');
+      assert.equal(kommo.state.calls.length, 1, 'nothing else logged');
+    } finally {
+      const exit = await run.stop('SIGTERM');
+      assert.equal(exit.code, 0, `callhook run exits cleanly: ${run.stderr().slice(-2000)}`);
+    }
+  } finally {
+    await ami.close();
+    await kommo.close();
   }
 });
