@@ -18,13 +18,13 @@ import type { HookPointName } from '../../hooks/catalogue.js';
 import type { CallFull, CallNumber, Entity, Registration, User } from '../../types/call_full.js';
 import type { Settings } from '../../types/settings.js';
 import type { CrmOutcome, JsonParams, JsonValue } from '../crm/types.js';
-import type { ClickToCallRecord } from '../store/types.js';
+import { callDirection, recallClickToCall, type ClickToCallLookup } from './click-to-call.js';
 import { entityFromRecord, finishStatusCode, registrationAfterFinish, registrationFromRegister } from '../crm/bitrix24/mapping.js';
 import type { UserDirectory } from '../crm/bitrix24/users.js';
 import type { CallMemory } from './memory.js';
 import { enrich } from './memory.js';
 import {
-  answeredConversations, clientNumberOf, conversationsInOrder, directionOf, effectiveNumber, employeeNumberOf, talkSeconds, wasAnswered,
+  answeredConversations, clientNumberOf, conversationsInOrder, effectiveNumber, employeeNumberOf, talkSeconds, wasAnswered,
   type Direction,
 } from './parties.js';
 import { Blocked, type StepContext } from './steps.js';
@@ -59,7 +59,7 @@ export interface Bitrix24Env {
   /** Number model: variants of a rewritten number. */
   buildNumber(raw: string): CallNumber;
   /** The click-to-call request whose Originate gave this linkedid (its ChannelId), or null. */
-  clickToCall?(linkedid: string): Promise<ClickToCallRecord | null>;
+  clickToCall?: ClickToCallLookup;
 }
 
 export interface StageInput {
@@ -94,23 +94,11 @@ function whyNot(o: CrmOutcome | null): string {
   return o.kind === 'ok' ? 'ok' : `${o.kind} ${'code' in o ? o.code : ''} ${'description' in o ? o.description : ''}`.trim();
 }
 
-/**
- * A call the connector originated for a click in the CRM is an outgoing call of the employee who clicked,
- * whatever its first leg looks like in CEL (a Local channel, the employee's own endpoint being called).
- */
-function callDirection(input: StageInput): Direction {
-  return input.memory.clickToCall ? 'outgoing' : directionOf(input.snapshot);
-}
-
-/** Once per call: is it one of our click-to-call Originates (its linkedid is our ChannelId)? */
-async function recallClickToCall(input: StageInput): Promise<void> {
+/** Once per call: is it one of our click-to-call Originates, and did Bitrix24 register it itself? */
+async function recallBitrix24ClickToCall(input: StageInput): Promise<void> {
   const { ctx, memory, env } = input;
-  if (memory.clickToCall !== undefined || env.clickToCall === undefined) return;
-  const record = await env.clickToCall(ctx.event.linkedid);
-  memory.clickToCall = record === null ? null : { crmCallId: record.crmCallId, userId: record.userId, phone: record.phone, crmRegistered: record.crmRegistered };
+  const record = await recallClickToCall(ctx, memory, env.clickToCall, 'CRM');
   if (record === null) return;
-  ctx.note(`click-to-call by CRM user ${record.userId} to ${record.phone}: an outgoing call of that user`);
-  if (memory.clientNumber === null && record.phone !== '') memory.clientNumber = record.phone;
   if (record.crmRegistered && record.crmCallId !== '' && memory.registration === null) {
     // Bitrix24 registered it when the user clicked (ONEXTERNALCALLSTART): registering again would make a second call.
     memory.registration = registrationFromRegister({ CALL_ID: record.crmCallId }, record.userId);
@@ -126,7 +114,7 @@ async function recallClickToCall(input: StageInput): Promise<void> {
 export async function runBitrix24Stage(input: StageInput): Promise<void> {
   const { ctx, snapshot, memory, env } = input;
   const stage = ctx.event.stage;
-  await recallClickToCall(input);
+  await recallBitrix24ClickToCall(input);
   const convId = ctx.event.conversationId;
   const client = clientNumberOf(snapshot);
   const view = (): CallFull => enrich(snapshot, memory, client?.original ?? null);
@@ -141,7 +129,7 @@ export async function runBitrix24Stage(input: StageInput): Promise<void> {
     }
     ctx.note('need_registration said no at call_ended, but the call was registered earlier: it is still finished, so it does not stay open in the CRM');
   }
-  const direction = callDirection(input);
+  const direction = callDirection(input.memory, input.snapshot);
   if (direction === 'local' && !env.settings.register_local_calls) {
     ctx.note('internal call: not registered (crm.bitrix24.register_local_calls is off)');
     memory.notRegistered = 'internal call';
@@ -253,7 +241,7 @@ async function ensureRegistered(input: StageInput, convId: string, view: () => C
   const { ctx, snapshot, memory, env } = input;
   if (memory.registration !== null || memory.notRegistered !== null) return;
   await searchEntity(input);
-  const direction = callDirection(input);
+  const direction = callDirection(input.memory, input.snapshot);
   // An internal call is registered on its caller, with the called extension as the number (Bitrix24 then
   // files it as a portal call); a customer call on the employee whose phone rings.
   const who = direction === 'local' ? '' : convId;
@@ -348,7 +336,7 @@ async function cardRequest(
 async function showCard(input: StageInput, convId: string, view: () => CallFull): Promise<void> {
   const { memory, env } = input;
   // After finish Bitrix24 hides every card itself; a reprocess must not show one again.
-  if (memory.registration === null || memory.finished || env.settings.show_card !== 'ringing' || callDirection(input) === 'local') return;
+  if (memory.registration === null || memory.finished || env.settings.show_card !== 'ringing' || callDirection(input.memory, input.snapshot) === 'local') return;
   const user = memory.users[convId];
   if (!user || memory.shown.includes(user.id)) return;
   for (const id of await cardRequest(input, view, `show:${convId}`, 'show', [user.id], 'their phone rings')) addShown(memory, id);
@@ -356,7 +344,7 @@ async function showCard(input: StageInput, convId: string, view: () => CallFull)
 
 async function onAnswer(input: StageInput, convId: string, view: () => CallFull): Promise<void> {
   const { memory, env } = input;
-  if (memory.registration === null || memory.finished || env.settings.show_card === 'never' || callDirection(input) === 'local') return;
+  if (memory.registration === null || memory.finished || env.settings.show_card === 'never' || callDirection(input.memory, input.snapshot) === 'local') return;
   const user = memory.users[convId];
   if (env.settings.show_card === 'answered' && user && !memory.shown.includes(user.id)) {
     for (const id of await cardRequest(input, view, `show:${convId}`, 'show', [user.id], 'they answered')) addShown(memory, id);
@@ -380,12 +368,12 @@ function finishUser(input: StageInput): { id: number; why: string } {
   const { snapshot, memory, env } = input;
   const answered = answeredConversations(snapshot);
   const registered = Number(memory.registration?.responsible_id ?? 0);
-  if (callDirection(input) === 'local') return { id: registered, why: 'internal call: its caller' };
+  if (callDirection(input.memory, input.snapshot) === 'local') return { id: registered, why: 'internal call: its caller' };
   for (const [id] of [...answered].reverse()) {
     const u = memory.users[id];
     if (u) return { id: Number(u.id), why: `${u.name || u.id} talked last` };
   }
-  if (callDirection(input) !== 'incoming' || answered.length > 0) return { id: registered, why: 'the user the call was registered on' };
+  if (callDirection(input.memory, input.snapshot) !== 'incoming' || answered.length > 0) return { id: registered, why: 'the user the call was registered on' };
   const order = ['entity', 'last_rung', 'default'] as const;
   const start = order.indexOf(env.settings.missed_call.responsible);
   for (const strategy of order.slice(start)) {
@@ -412,7 +400,7 @@ async function endCall(input: StageInput, view: () => CallFull): Promise<void> {
     ctx.note(`not registered (${memory.notRegistered ?? 'no registration'}): nothing to finish`);
     return;
   }
-  const direction = callDirection(input);
+  const direction = callDirection(input.memory, input.snapshot);
   const answered = wasAnswered(snapshot);
   const who = finishUser(input);
   const params: JsonParams = {

@@ -25,8 +25,8 @@ import type { KommoUsers } from '../crm/kommo/users.js';
 import type { Recordings } from '../recordings/index.js';
 import type { CallMemory } from './memory.js';
 import { enrich } from './memory.js';
-import type { ClickToCallRecord } from '../store/types.js';
-import { answeredConversations, clientNumberOf, conversationsInOrder, directionOf, effectiveNumber, employeeNumberOf, talkSeconds, wasAnswered } from './parties.js';
+import { callDirection, recallClickToCall, type ClickToCallLookup } from './click-to-call.js';
+import { answeredConversations, clientNumberOf, conversationsInOrder, effectiveNumber, employeeNumberOf, talkSeconds, wasAnswered, type Direction } from './parties.js';
 import { readyRecording } from './recording.js';
 import { Blocked, type StepContext } from './steps.js';
 
@@ -45,7 +45,7 @@ export interface KommoEnv {
   pbx: string;
   buildNumber(raw: string): CallNumber;
   /** The click-to-call request whose Originate had this linkedid as its ChannelId (core/click-to-call), if any. */
-  clickToCall?(linkedid: string): Promise<ClickToCallRecord | null>;
+  clickToCall?: ClickToCallLookup;
 }
 
 export interface KommoStageInput {
@@ -89,27 +89,8 @@ function emptyUser(): User {
   return { email: '', id: '', name: '', phones: [], position: '', raw: {} };
 }
 
-/**
- * A call the connector originated for a click in Kommo is an outgoing call of the user who clicked, whatever
- * its first leg looks like in CEL (a Local channel, the employee's own phone being called first).
- */
-function callDirection(input: KommoStageInput): ReturnType<typeof directionOf> {
-  return input.memory.clickToCall ? 'outgoing' : directionOf(input.snapshot);
-}
-
-/** Once per call: is it one of our click-to-call Originates (its linkedid is our ChannelId)? */
-async function recallClickToCall(input: KommoStageInput): Promise<void> {
-  const { ctx, memory, env } = input;
-  if (memory.clickToCall !== undefined || env.clickToCall === undefined) return;
-  const record = await env.clickToCall(ctx.event.linkedid);
-  memory.clickToCall = record === null ? null : { crmCallId: record.crmCallId, userId: record.userId, phone: record.phone, crmRegistered: record.crmRegistered };
-  if (record === null) return;
-  ctx.note(`click-to-call by Kommo user ${record.userId} to ${record.phone}: an outgoing call of that user`);
-  if (memory.clientNumber === null && record.phone !== '') memory.clientNumber = record.phone;
-}
-
 export async function runKommoStage(input: KommoStageInput): Promise<void> {
-  await recallClickToCall(input);
+  await recallClickToCall(input.ctx, input.memory, input.env.clickToCall, 'Kommo');
   const { ctx, snapshot, memory } = input;
   const stage = ctx.event.stage;
   const convId = ctx.event.conversationId;
@@ -123,7 +104,7 @@ export async function runKommoStage(input: KommoStageInput): Promise<void> {
     if (stage === 'call_ended' && memory.registration === null) memory.notRegistered = 'need_registration said no';
     return;
   }
-  if (callDirection(input) === 'local') {
+  if (callDirection(input.memory, input.snapshot) === 'local') {
     ctx.note('internal call: Kommo logs calls with clients only, nothing is sent');
     memory.notRegistered = 'internal call';
     return;
@@ -248,7 +229,7 @@ function responsibleOf(input: KommoStageInput): { id: number; why: string } {
     const u = memory.users[id];
     if (u) return { id: Number(u.id), why: `${u.name || u.id} talked last` };
   }
-  const direction = callDirection(input);
+  const direction = callDirection(input.memory, input.snapshot);
   if (direction === 'outgoing') {
     const u = memory.users[''] ?? Object.values(memory.users).find((x) => x) ?? null;
     if (u) return { id: Number(u.id), why: `${u.name || u.id} called` };
@@ -272,7 +253,7 @@ function responsibleOf(input: KommoStageInput): { id: number; why: string } {
 }
 
 /** Kommo call_status: 4 had a conversation, 7 line busy, 6 not reached (missed); call_result in words. */
-function statusOf(snapshot: CallFull, direction: ReturnType<typeof directionOf>): { status: number; result: string } {
+function statusOf(snapshot: CallFull, direction: Direction): { status: number; result: string } {
   if (wasAnswered(snapshot)) return { status: 4, result: 'Answered' };
   if (/busy/i.test(String(snapshot.result))) return { status: 7, result: 'Line busy' };
   return { status: 6, result: direction === 'incoming' ? 'Missed' : 'Not reached' };
@@ -291,7 +272,7 @@ async function recordingLink(input: KommoStageInput, view: () => CallFull): Prom
 
 async function unknownNumber(input: KommoStageInput, view: () => CallFull, link: string | null): Promise<'unsorted' | 'contact' | 'none'> {
   const { ctx, snapshot, memory, env } = input;
-  const direction = callDirection(input);
+  const direction = callDirection(input.memory, input.snapshot);
   const policy = direction === 'incoming' ? env.settings.unknown_number.incoming : env.settings.unknown_number.outgoing;
   const number = memory.clientNumber ?? '';
   const who = responsibleOf(input);
@@ -444,9 +425,9 @@ async function registerCall(input: KommoStageInput, view: () => CallFull, link: 
   const number = memory.clientNumber ?? '';
   const uniq = kommoUniq(env.pbx, ctx.event.linkedid);
   const who = responsibleOf(input);
-  const { status, result } = statusOf(snapshot, callDirection(input));
+  const { status, result } = statusOf(snapshot, callDirection(input.memory, input.snapshot));
   const params: JsonParams = {
-    direction: callDirection(input) === 'incoming' ? 'inbound' : 'outbound',
+    direction: callDirection(input.memory, input.snapshot) === 'incoming' ? 'inbound' : 'outbound',
     duration: talkSeconds(snapshot),
     source: env.settings.source,
     phone: number,
