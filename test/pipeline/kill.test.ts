@@ -13,7 +13,7 @@ import { externalCallId } from '../../core/pipeline/index.js';
 import { connectRoot, DB, uniqueName } from '../fixtures/cel-sources/db.js';
 import { loadRows, RECORDED } from '../cel/assembler-kit.js';
 import { cloneCalls } from './corpus.js';
-import { createCelTable, liveSettings, startConnector, waitUntil } from './kit.js';
+import { createCelTable, killAtRandomMoments, liveSettings, startConnector, waitUntil } from './kit.js';
 
 let root: mysql.Connection | undefined;
 let skip: string | undefined;
@@ -79,23 +79,16 @@ export default defineHook('need_registration', ({ call_full }) => call_full.chan
       delivery: { concurrency: 16, in_doubt_wait_ms: 1000 },
     });
     const finishedAll = (): boolean => [...crm.state.calls.values()].filter((c) => c.finish !== null).length >= CALLS;
-    let kills = 0;
-    let seed = 7;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const started = Date.now();
-    while (!finishedAll() && kills < KILLS) {
-      const run = startConnector(settings);
-      // Kill at a random moment once it is working: while reading, running hooks, or talking to the CRM
-      // (not while it starts up: its first telephony request says the pipeline runs).
-      const before = crm.received.length;
-      const working = (): boolean => crm.received.slice(before).some((r) => r.method.startsWith('telephony.'));
-      await waitUntil('the connector to deliver something', () => working() || finishedAll() || run.child.exitCode !== null, 120_000, run.stderr);
-      if (run.child.exitCode !== null) assert.fail(`callhook run exited by itself (${run.child.exitCode}): ${run.stderr().slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50 + random() * 1500));
-      run.kill();
-      await run.exited;
-      kills++;
-    }
+    // Kill at a random moment once it is working: while reading, running hooks, or talking to the CRM
+    // (not while it starts up: its first telephony request says the pipeline runs).
+    const kills = await killAtRandomMoments({
+      settingsFile: settings, kills: KILLS, seed: 7, done: finishedAll, pause: { minMs: 50, spreadMs: 1500 },
+      working: () => {
+        const before = crm.received.length;
+        return () => crm.received.slice(before).some((r) => r.method.startsWith('telephony.'));
+      },
+    });
     // A last run without kills delivers what is left, then stops cleanly.
     const last = startConnector(settings);
     await waitUntil(`${CALLS} calls finished in the CRM`, () => finishedAll() || last.child.exitCode !== null, 600_000, () => `${[...crm.state.calls.values()].filter((c) => c.finish !== null).length} finished; ${last.stderr().slice(-1500)}`);

@@ -120,3 +120,32 @@ export function liveSettings(o: {
   writeFileSync(o.file, JSON.stringify(settings, null, 2));
   return o.file;
 }
+
+/**
+ * The kill tests' loop: starts the connector, waits until `working()` (made fresh after each start) says
+ * it is delivering, SIGKILLs it after a random pause (a fixed seed: the same moments every run), and again,
+ * until `done()` or `kills` kills. Returns how many kills there were. An exit on its own fails the test.
+ */
+export async function killAtRandomMoments(o: {
+  settingsFile: string;
+  kills: number;
+  seed: number;
+  done(): boolean;
+  working(): () => boolean;
+  pause: { minMs: number; spreadMs: number };
+}): Promise<number> {
+  let seed = o.seed;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  let kills = 0;
+  while (!o.done() && kills < o.kills) {
+    const run = startConnector(o.settingsFile);
+    const working = o.working();
+    await waitUntil('the connector to deliver something', () => working() || o.done() || run.child.exitCode !== null, 120_000, run.stderr);
+    if (run.child.exitCode !== null) throw new Error(`callhook run exited by itself (${run.child.exitCode}): ${run.stderr().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, o.pause.minMs + random() * o.pause.spreadMs));
+    run.kill();
+    await run.exited;
+    kills++;
+  }
+  return kills;
+}

@@ -14,7 +14,7 @@ import { startLocalKommo, demoKommoSeed } from '../../core/demo-crm/kommo/index.
 import { connectRoot, DB, uniqueName } from '../fixtures/cel-sources/db.js';
 import { FIXTURES, loadRows, RECORDED } from '../cel/assembler-kit.js';
 import { cloneCalls } from './corpus.js';
-import { createCelTable, startConnector, waitUntil } from './kit.js';
+import { createCelTable, killAtRandomMoments, startConnector, waitUntil } from './kit.js';
 import { kommoDelivery, kommoLiveSettings, kommoSeedUsers } from './kommo-kit.js';
 
 let root: mysql.Connection | undefined;
@@ -60,21 +60,14 @@ test(`SIGKILL at random moments over ${CALLS} calls to Kommo: every call logged 
       delivery: { concurrency: 16, in_doubt_wait_ms: 1000 },
     });
     const loggedAll = (): boolean => kommo.state.calls.length >= CALLS;
-    let kills = 0;
-    let seed = 11;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const started = Date.now();
-    while (!loggedAll() && kills < KILLS) {
-      const run = startConnector(settings);
-      const before = kommo.received.length;
-      const working = (): boolean => kommo.received.slice(before).some((r) => r.method.startsWith('POST '));
-      await waitUntil('the connector to deliver something', () => working() || loggedAll() || run.child.exitCode !== null, 120_000, run.stderr);
-      if (run.child.exitCode !== null) assert.fail(`callhook run exited by itself (${run.child.exitCode}): ${run.stderr().slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 300 + random() * 4000));
-      run.kill();
-      await run.exited;
-      kills++;
-    }
+    const kills = await killAtRandomMoments({
+      settingsFile: settings, kills: KILLS, seed: 11, done: loggedAll, pause: { minMs: 300, spreadMs: 4000 },
+      working: () => {
+        const before = kommo.received.length;
+        return () => kommo.received.slice(before).some((r) => r.method.startsWith('POST '));
+      },
+    });
     const last = startConnector(settings);
     await waitUntil(`${CALLS} calls logged in Kommo`, () => loggedAll() || last.child.exitCode !== null, 600_000, () => `${kommo.state.calls.length} logged; ${last.stderr().slice(-1500)}`);
     assert.equal(last.child.exitCode, null, `the last run is still running: ${last.stderr().slice(-2000)}`);
